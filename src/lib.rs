@@ -1,0 +1,19 @@
+//! reconf: a deterministic discrete-event simulator of server clusters that reconfigure
+//! themselves under varying load.
+//!
+//! Layers, each depending only on the ones before it:
+//! - [`engine`]: simulated time, the event queue, named random streams;
+//! - [`workload`]: what users do (RUBiS sessions, think times, load profiles, demands);
+//! - [`scenario`]: the scenario file: schema, loading, `--set` overrides, validation;
+//! - [`model`]: servers (processor sharing), load balancers;
+//! - [`sim`]: the simulated backend that builds the world from a scenario and runs it;
+//! - [`report`]: metrics, `summary.json`, `timeseries.csv`, atomic writes;
+//! - [`cli`]: the `reconf` command.
+
+pub mod cli;
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod workload;

@@ -1,0 +1,1 @@
+//! What users do: session mixes (RUBiS transition tables), load profiles and traces.
