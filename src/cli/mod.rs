@@ -1,1 +1,90 @@
-//! cli
+//! The `reconf` command line.
+//!
+//! Exit codes: 0 success, 1 failure while running or writing (e.g. disk full), 2 bad input
+//! (scenario, trace, table or arguments), with one message naming the file, line and field.
+
+mod keys;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reconf",
+    version,
+    about = "Simulate server clusters that reconfigure themselves under varying load",
+    long_about = "reconf simulates replicated multi-tier applications (RUBiS on web, application \
+and database tiers) under a load that varies over hours, deterministically: the same scenario and \
+seed give byte-identical outputs.",
+    after_help = "Examples:\n  reconf run scenarios/examples/rubis.toml --out out/rubis\n  \
+reconf run scenarios/examples/rubis.toml --seed 7 --set apps[0].tiers[1].replicas=3\n  \
+reconf validate scenarios/examples/rubis.toml\n  reconf keys > docs/scenario-keys.md"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where a scenario comes from and how to change it on the command line.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override a key of the scenario: `dotted.path=value`, arrays indexed as `apps[0]` or
+    /// `apps.0`. The value is TOML (`4`, `2.5`, `"text"`, `[1, 2]`); a bare word is a string.
+    /// Repeatable; applied in order.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write summary.json, timeseries.csv and the resolved scenario.toml.
+    #[command(after_help = "Example:\n  reconf run scenarios/examples/rubis.toml --seed 3 --out out/rubis-3 \
+--set sla.response_target_ms=500")]
+    Run {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// Seed of all random streams (overrides the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (created; files in it are replaced atomically).
+        #[arg(long, value_name = "DIR", default_value = "out/run")]
+        out: PathBuf,
+    },
+    /// Check a scenario without running it: exit 0 if it is valid, 2 with a message otherwise.
+    #[command(after_help = "Example:\n  reconf validate scenarios/examples/rubis.toml --set duration_s=60")]
+    Validate {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+    },
+    /// Print the reference of every scenario key (unit, default, meaning) as Markdown.
+    #[command(after_help = "Example:\n  reconf keys > docs/scenario-keys.md")]
+    Keys,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap: help and version go to stdout with code 0; usage errors get code 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+        } => run::run(&scenario, seed, &out),
+        Command::Validate { scenario } => run::validate(&scenario),
+        Command::Keys => {
+            print!("{}", keys::reference_markdown());
+            ExitCode::SUCCESS
+        }
+    }
+}

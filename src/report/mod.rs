@@ -1,1 +1,8 @@
-//! report
+//! Metrics and the files a run writes: `summary.json`, `timeseries.csv`, `scenario.toml`,
+//! each written atomically.
+
+pub mod atomic;
+pub mod metrics;
+pub mod output;
+
+pub use output::{RunOutput, Summary, TimeseriesRow};

@@ -1,6 +1,12 @@
 //! The scenario file: its schema, loading with `--set` overrides, validation, and errors that
 //! name the file, line and field.
 
+pub mod deserialize;
 pub mod error;
+pub mod locate;
+pub mod load;
+pub mod overrides;
+pub mod schema;
+pub mod validate;
 
 pub use error::InputError;

@@ -1,0 +1,72 @@
+//! `reconf run` and `reconf validate`.
+
+use super::ScenarioArgs;
+use crate::scenario::load::{load, Loaded};
+use crate::scenario::InputError;
+use crate::sim::Simulation;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Bad input: one line on stderr, exit code 2.
+pub fn input_error(e: &InputError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn load_args(args: &ScenarioArgs, seed: Option<u64>) -> Result<Loaded, InputError> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = seed {
+        sets.push(format!("seed={seed}"));
+    }
+    load(&args.scenario, &sets)
+}
+
+pub fn validate(args: &ScenarioArgs) -> ExitCode {
+    match load_args(args, None) {
+        Ok(l) => {
+            println!(
+                "{}: valid ({} app(s), {} s simulated)",
+                args.scenario.display(),
+                l.scenario.apps.len(),
+                l.scenario.duration_s
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => input_error(&e),
+    }
+}
+
+pub fn run(args: &ScenarioArgs, seed: Option<u64>, out: &Path) -> ExitCode {
+    let loaded = match load_args(args, seed) {
+        Ok(l) => l,
+        Err(e) => return input_error(&e),
+    };
+    let output = Simulation::new(&loaded.scenario, loaded.mixes.clone()).run();
+    if let Err(e) = output.write_to(out, &loaded.resolved_toml()) {
+        eprintln!("error: cannot write results to {}: {e}", out.display());
+        return ExitCode::from(1);
+    }
+    let s = &output.summary;
+    eprintln!(
+        "{}: seed {}, {:.0} s simulated in {:.2} s ({} events, {:.2} M events/s)",
+        s.scenario,
+        s.seed,
+        s.sim_seconds,
+        s.wall_seconds,
+        s.events,
+        s.events_per_s / 1e6
+    );
+    eprintln!(
+        "  {} requests completed, {} failed, {:.1} req/s; response mean {:.1} ms, p95 {:.1} ms, \
+p99 {:.1} ms; SLA violations {:.2}%",
+        s.requests_completed,
+        s.requests_failed,
+        s.throughput_rps,
+        s.mean_response_ms,
+        s.p95_response_ms,
+        s.p99_response_ms,
+        100.0 * s.sla_violation_fraction
+    );
+    eprintln!("  results in {}", out.display());
+    ExitCode::SUCCESS
+}

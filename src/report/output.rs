@@ -1,0 +1,125 @@
+//! What a run produces, and how it is written to its folder.
+
+use super::atomic::write_atomic;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+/// `summary.json`: one run in figures. Keys are stable: sweeps, plots and `compare` read them.
+/// Only `wall_seconds` and `events_per_s` depend on the machine; everything else is a pure
+/// function of the scenario and seed.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub sim_seconds: f64,
+    pub events: u64,
+    pub events_per_s: f64,
+    pub wall_seconds: f64,
+    pub requests_issued: u64,
+    pub requests_completed: u64,
+    pub requests_failed: u64,
+    pub requests_in_flight: u64,
+    pub throughput_rps: f64,
+    pub mean_response_ms: f64,
+    pub p50_response_ms: f64,
+    pub p95_response_ms: f64,
+    pub p99_response_ms: f64,
+    pub sla_target_ms: f64,
+    pub sla_violation_fraction: f64,
+    pub sessions_started: u64,
+    pub sessions_completed: u64,
+    pub sessions_lost: u64,
+    pub migrations: u64,
+    pub migration_downtime_s: f64,
+    pub replicas_started: u64,
+    pub replicas_stopped: u64,
+    pub node_hours: f64,
+    pub energy_kwh: f64,
+    /// Busy share of each tier's CPU capacity over the measurement window, keyed `app.tier`.
+    pub tier_utilisation: BTreeMap<String, f64>,
+}
+
+/// The keys of `summary.json` that depend on the machine, not on the scenario and seed.
+pub const WALL_CLOCK_KEYS: [&str; 2] = ["wall_seconds", "events_per_s"];
+
+/// One row of `timeseries.csv`: the reporting interval that ends at `time_s`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeseriesRow {
+    pub time_s: f64,
+    pub active_clients: u64,
+    pub throughput_rps: f64,
+    pub mean_response_ms: f64,
+    pub p95_response_ms: f64,
+    pub failures: u64,
+    /// Per tier, in the order of `RunOutput::tier_names`.
+    pub utilisation: Vec<f64>,
+}
+
+/// Everything a run produces.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub summary: Summary,
+    /// `app.tier` names, the utilisation columns of the time series.
+    pub tier_names: Vec<String>,
+    pub timeseries: Vec<TimeseriesRow>,
+}
+
+impl RunOutput {
+    pub fn summary_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(&self.summary).expect("summary serialises");
+        s.push('\n');
+        s
+    }
+
+    pub fn timeseries_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = [
+            "time_s",
+            "active_clients",
+            "throughput_rps",
+            "mean_response_ms",
+            "p95_response_ms",
+            "failures",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend(self.tier_names.iter().map(|t| format!("util.{t}")));
+        w.write_record(&header).expect("in-memory csv");
+        for r in &self.timeseries {
+            let mut rec = vec![
+                fmt_f(r.time_s),
+                r.active_clients.to_string(),
+                fmt_f(r.throughput_rps),
+                fmt_f(r.mean_response_ms),
+                fmt_f(r.p95_response_ms),
+                r.failures.to_string(),
+            ];
+            rec.extend(r.utilisation.iter().map(|u| fmt_f(*u)));
+            w.write_record(&rec).expect("in-memory csv");
+        }
+        String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
+    }
+
+    /// Writes `summary.json`, `timeseries.csv` and `scenario.toml` (the resolved scenario) into
+    /// `dir`, creating it, each file atomically. The summary goes last: its presence marks a
+    /// complete run folder.
+    pub fn write_to(&self, dir: &Path, resolved_scenario_toml: &str) -> io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        write_atomic(&dir.join("scenario.toml"), resolved_scenario_toml.as_bytes())?;
+        write_atomic(&dir.join("timeseries.csv"), self.timeseries_csv().as_bytes())?;
+        write_atomic(&dir.join("summary.json"), self.summary_json().as_bytes())
+    }
+}
+
+/// Floats in the CSV: shortest round-trip representation (deterministic), no exponent noise
+/// for the common cases.
+fn fmt_f(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}

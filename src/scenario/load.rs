@@ -1,0 +1,190 @@
+//! Loading a scenario: read the file, apply `--set` overrides, deserialise, validate, read the
+//! files it names (traces, tables), and resolve it into a self-contained scenario that a run
+//! folder can hold and replay.
+
+use super::deserialize::{from_toml_str, parse_document};
+use super::error::InputError;
+use super::locate::line_of;
+use super::overrides::{apply_set, covering, Override};
+use super::schema::{LoopKind, MixKind, Profile, Scenario};
+use super::validate::{self, Problem};
+use crate::workload::mix::{Mix, TransitionTable, WeightedMix};
+use crate::workload::trace::read_trace;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A loaded, validated, resolved scenario, ready to simulate.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Resolved: defaults filled in, overrides applied, traces inlined as steps or ramps, file
+    /// paths absolute.
+    pub scenario: Scenario,
+    /// Per app, its session mix.
+    pub mixes: Vec<Arc<Mix>>,
+}
+
+impl Loaded {
+    /// The resolved scenario as TOML: loading it again gives the same scenario.
+    pub fn resolved_toml(&self) -> String {
+        toml::to_string_pretty(&self.scenario).expect("a scenario serialises to TOML")
+    }
+}
+
+/// Loads the scenario file at `path` with `--set` assignments `sets` (applied in order).
+pub fn load(path: &Path, sets: &[String]) -> Result<Loaded, InputError> {
+    let shown = path.display().to_string();
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(&shown, format!("cannot read scenario: {e}")))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_str(&src, &shown, &base, sets)
+}
+
+/// Loads a scenario from its text. `shown` names it in errors; relative file names in it are
+/// relative to `base_dir`.
+pub fn load_str(src: &str, shown: &str, base_dir: &Path, sets: &[String]) -> Result<Loaded, InputError> {
+    let mut doc = parse_document(src, shown)?;
+    let mut overrides = Vec::new();
+    for s in sets {
+        overrides.push(apply_set(&mut doc, s)?);
+    }
+    let text = doc.to_string();
+    let scenario: Scenario = from_toml_str(&text, shown).map_err(|e| relocate(e, src, shown, &overrides))?;
+    let locate = |p: Problem| locate_problem(p, src, shown, &overrides);
+    validate::check(&scenario).map_err(locate)?;
+    let scenario = resolve_files(scenario, src, shown, base_dir, &overrides)?;
+    let mixes = build_mixes(&scenario, src, shown, &overrides)?;
+    validate::check_demand_names(&scenario, &mixes).map_err(locate)?;
+    Ok(Loaded { scenario, mixes })
+}
+
+/// Points a deserialisation error at the `--set` argument that produced the field, if one did;
+/// otherwise at the line of the original file (the edited text may have moved lines).
+fn relocate(mut e: InputError, src: &str, shown: &str, overrides: &[Override]) -> InputError {
+    if overrides.is_empty() {
+        return e;
+    }
+    if let Some(field) = e.field.clone() {
+        if let Some(o) = covering(overrides, &field) {
+            e.source = format!("--set {}", o.arg);
+            e.line = None;
+        } else {
+            e.source = shown.to_string();
+            e.line = line_of(src, &field).or(e.line);
+        }
+    }
+    e
+}
+
+fn locate_problem(p: Problem, src: &str, shown: &str, overrides: &[Override]) -> InputError {
+    match covering(overrides, &p.path) {
+        Some(o) => InputError::new(format!("--set {}", o.arg), p.message).field(p.path),
+        None => InputError::new(shown, p.message)
+            .at_line(line_of(src, &p.path))
+            .field(p.path),
+    }
+}
+
+fn absolute(base_dir: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    let joined = if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) };
+    std::fs::canonicalize(&joined).unwrap_or(joined)
+}
+
+/// Inlines traces as steps or ramps and makes table paths absolute.
+fn resolve_files(
+    mut sc: Scenario,
+    src: &str,
+    shown: &str,
+    base_dir: &Path,
+    overrides: &[Override],
+) -> Result<Scenario, InputError> {
+    for (ai, app) in sc.apps.iter_mut().enumerate() {
+        if let Profile::Trace { file, linear } = &app.clients.profile {
+            let path = absolute(base_dir, file);
+            // The trace's value column says what it counts: clients, or session arrivals per second.
+            let column = match app.clients.loop_kind {
+                LoopKind::Closed => "clients",
+                LoopKind::Open => "sessions_per_s",
+            };
+            let points = read_trace(&path, file, column).map_err(|mut e| {
+                // Say which scenario field named the trace.
+                let field = format!("apps[{ai}].clients.profile.file");
+                let origin = match covering(overrides, &field) {
+                    Some(o) => format!("--set {}", o.arg),
+                    None => match line_of(src, &field) {
+                        Some(l) => format!("{shown}:{l}"),
+                        None => shown.to_string(),
+                    },
+                };
+                e.message = format!("{} (trace named by {origin})", e.message);
+                e
+            })?;
+            let points: Vec<[f64; 2]> = points.into_iter().map(|(t, v)| [t, v]).collect();
+            app.clients.profile = if *linear {
+                Profile::Ramp { points }
+            } else {
+                Profile::Steps { points }
+            };
+        }
+        if let Some(f) = &app.clients.table_file {
+            app.clients.table_file = Some(absolute(base_dir, f).display().to_string());
+        }
+    }
+    Ok(sc)
+}
+
+fn build_mixes(
+    sc: &Scenario,
+    src: &str,
+    shown: &str,
+    overrides: &[Override],
+) -> Result<Vec<Arc<Mix>>, InputError> {
+    let mut out = Vec::new();
+    for (ai, app) in sc.apps.iter().enumerate() {
+        let c = &app.clients;
+        let mix = match c.mix {
+            MixKind::Bidding => Mix::bidding(),
+            MixKind::Browsing => Mix::browsing(),
+            MixKind::Table => {
+                let file = c.table_file.as_deref().expect("validated");
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    locate_problem(
+                        Problem {
+                            path: format!("apps[{ai}].clients.table_file"),
+                            message: format!("cannot read transition table {file}: {e}"),
+                        },
+                        src,
+                        shown,
+                        overrides,
+                    )
+                })?;
+                Mix::Table(TransitionTable::parse(&text, file)?)
+            }
+            MixKind::Weighted => {
+                let list = c
+                    .interactions
+                    .iter()
+                    .map(|i| (i.name.clone(), i.probability, i.write))
+                    .collect();
+                let field = if c.session_requests < 1.0 || !c.session_requests.is_finite() {
+                    "session_requests"
+                } else {
+                    "interactions"
+                };
+                Mix::Weighted(WeightedMix::new(list, c.session_requests).map_err(|m| {
+                    locate_problem(
+                        Problem {
+                            path: format!("apps[{ai}].clients.{field}"),
+                            message: m,
+                        },
+                        src,
+                        shown,
+                        overrides,
+                    )
+                })?)
+            }
+        };
+        out.push(Arc::new(mix));
+    }
+    Ok(out)
+}

@@ -1,0 +1,264 @@
+//! The scenario schema: every key a scenario file may hold, with its unit and default.
+//!
+//! The doc comment of each field is its documentation: `reconf keys` prints the reference
+//! generated from these types (and `docs/scenario-keys.md` is that output, kept true by a test).
+//! Units are in the key names (`_s`, `_ms`). Unknown keys are rejected.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A scenario: one or more applications sharing a cluster, their users, and how long to run.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name of the scenario, used in reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Free text: what the scenario is for, where its figures come from.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random stream; `reconf run --seed` overrides it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time to run, in seconds.
+    pub duration_s: f64,
+    /// Response-time statistics, throughput and utilisation ignore the first `warmup_s` seconds
+    /// (the time series still covers them). Counters of requests and sessions cover the whole run.
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// Length of one row of `timeseries.csv`, in seconds.
+    #[serde(default = "default_report_interval_s")]
+    pub report_interval_s: f64,
+    /// Service-level objective and request timeout.
+    #[serde(default)]
+    pub sla: Sla,
+    /// The applications; at least one.
+    pub apps: Vec<App>,
+}
+
+fn default_name() -> String {
+    "scenario".into()
+}
+fn default_seed() -> u64 {
+    1
+}
+fn default_report_interval_s() -> f64 {
+    10.0
+}
+
+/// Service-level objective: a response-time target and a client-side timeout.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    /// A request slower than this, in milliseconds, violates the SLA (failed requests do too).
+    #[serde(default = "default_target_ms")]
+    pub response_target_ms: f64,
+    /// A client gives up on a request after this many seconds: the request counts as failed and
+    /// the client goes back to its session's first page (as RUBiS's emulator does on an error).
+    /// 0 means no timeout.
+    #[serde(default)]
+    pub request_timeout_s: f64,
+}
+
+fn default_target_ms() -> f64 {
+    1000.0
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        Sla {
+            response_target_ms: default_target_ms(),
+            request_timeout_s: 0.0,
+        }
+    }
+}
+
+/// One application: its users and its tiers.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// Name of the application, unique in the scenario.
+    pub name: String,
+    /// Who uses the application and how many of them over time.
+    pub clients: Clients,
+    /// The tiers a request visits, in order (e.g. web, app, db); at least one.
+    pub tiers: Vec<Tier>,
+}
+
+/// The users of an application.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Clients {
+    /// `closed`: a population of emulated users, each in a loop of request and think time (as
+    /// RUBiS's client emulator); the profile gives how many are active. `open`: sessions arrive
+    /// as a Poisson process; the profile gives the arrival rate in sessions per second.
+    #[serde(default)]
+    pub loop_kind: LoopKind,
+    /// What a session does: `bidding` and `browsing` are RUBiS's transition tables, `table` reads
+    /// `table_file`, `weighted` picks each request independently from `interactions`.
+    #[serde(default)]
+    pub mix: MixKind,
+    /// A transition table in RUBiS's format, for `mix = "table"`; relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_file: Option<String>,
+    /// For `mix = "weighted"`: the interactions with their probabilities (summing to 1).
+    #[serde(default = "default_interactions")]
+    pub interactions: Vec<WeightedInteraction>,
+    /// For `mix = "weighted"`: mean number of requests per session (geometric; 1 = exactly one).
+    #[serde(default = "default_session_requests")]
+    pub session_requests: f64,
+    /// A session ends after this many requests at most (RUBiS's cap).
+    #[serde(default = "default_max_transitions")]
+    pub max_transitions: u32,
+    /// Think time between a response and the next request of the same user.
+    #[serde(default = "default_think")]
+    pub think: Distribution,
+    /// Number of active clients (closed loop) or session arrival rate per second (open loop)
+    /// over time.
+    pub profile: Profile,
+}
+
+fn default_interactions() -> Vec<WeightedInteraction> {
+    vec![WeightedInteraction {
+        name: "request".into(),
+        probability: 1.0,
+        write: false,
+    }]
+}
+fn default_session_requests() -> f64 {
+    1.0
+}
+fn default_max_transitions() -> u32 {
+    1000
+}
+fn default_think() -> Distribution {
+    Distribution::Exponential { mean_ms: 7000.0 }
+}
+
+/// Closed or open loop.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoopKind {
+    #[default]
+    Closed,
+    Open,
+}
+
+/// Which session mix the clients follow.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum MixKind {
+    /// RUBiS bidding mix (`default_transitions_7.txt`).
+    #[default]
+    Bidding,
+    /// RUBiS browsing mix (`browse_only_transitions_7.txt`).
+    Browsing,
+    /// A RUBiS-format table read from `table_file`.
+    Table,
+    /// Independent picks from `interactions`.
+    Weighted,
+}
+
+/// One interaction of a weighted mix.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedInteraction {
+    /// Name, used to give it per-tier demands.
+    pub name: String,
+    /// Probability that a request is this interaction.
+    pub probability: f64,
+    /// Whether it writes to the database (it then uses the tier's `write_demand`).
+    #[serde(default)]
+    pub write: bool,
+}
+
+/// A random duration. All are given by their mean in milliseconds.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(tag = "dist", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Distribution {
+    /// Negative exponential with the given mean.
+    Exponential { mean_ms: f64 },
+    /// Always exactly the mean.
+    Deterministic { mean_ms: f64 },
+    /// Log-normal with the given mean and coefficient of variation (standard deviation / mean).
+    Lognormal { mean_ms: f64, cv: f64 },
+}
+
+impl Distribution {
+    pub fn mean_ms(&self) -> f64 {
+        match self {
+            Distribution::Exponential { mean_ms }
+            | Distribution::Deterministic { mean_ms }
+            | Distribution::Lognormal { mean_ms, .. } => *mean_ms,
+        }
+    }
+}
+
+/// A value over time: active clients (closed loop) or sessions per second (open loop).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Profile {
+    /// The same value all the time.
+    Constant { value: f64 },
+    /// `points = [[time_s, value], ...]`: each value holds from its time until the next point.
+    Steps { points: Vec<[f64; 2]> },
+    /// `points = [[time_s, value], ...]`: linear between points, held after the last one.
+    Ramp { points: Vec<[f64; 2]> },
+    /// A CSV file with a header `time_s,clients` (closed loop) or `time_s,sessions_per_s` (open
+    /// loop), relative to the scenario file; `linear = true`
+    /// interpolates between rows like `ramp`, otherwise rows are steps.
+    Trace {
+        file: String,
+        #[serde(default)]
+        linear: bool,
+    },
+}
+
+/// A tier: identical replicas behind a load balancer.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Name of the tier, unique in its application (e.g. `web`, `app`, `db`).
+    pub name: String,
+    /// Number of replicas at start.
+    #[serde(default = "default_replicas")]
+    pub replicas: u32,
+    /// CPU capacity of one replica, in cores of reference speed: demands are CPU times on one
+    /// such core. Jobs share the cores by processor sharing, at most one core per job.
+    #[serde(default = "default_cores")]
+    pub cores: f64,
+    /// How requests are spread over the replicas.
+    #[serde(default)]
+    pub balancer: Balancer,
+    /// CPU demand of a request in this tier, for interactions not listed in `demands`.
+    pub demand: Distribution,
+    /// CPU demand of write interactions (database writes), when not listed in `demands`.
+    /// Absent: writes use `demand`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_demand: Option<Distribution>,
+    /// Per-interaction demands, by interaction name (e.g. `"StoreBid" = { dist = ..., ... }`).
+    /// A mean of 0 means the request does not visit this tier.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub demands: std::collections::BTreeMap<String, Distribution>,
+}
+
+fn default_replicas() -> u32 {
+    1
+}
+fn default_cores() -> f64 {
+    1.0
+}
+
+/// Load-balancing discipline of a tier.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balancer {
+    /// Replicas in turn.
+    #[default]
+    RoundRobin,
+    /// The replica with the fewest requests in progress (lowest index on ties).
+    LeastOutstanding,
+    /// A session stays on the replica that served its first request in this tier (chosen
+    /// round-robin); stopping that replica loses the session.
+    Sticky,
+}

@@ -1,0 +1,21 @@
+//! The events of the simulated backend: a compact enum dispatched by `match`.
+
+use super::requests::RequestRef;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// A client's think time is over: it issues its next request (or starts a session).
+    ThinkDone { client: u32, epoch: u32 },
+    /// A server's departure check (see `PsServer`).
+    Departure { server: u32, gen: u32 },
+    /// A client gives up waiting for a request.
+    Timeout { request: RequestRef },
+    /// The closed-loop population of an app may change now.
+    PopulationChange { app: u16 },
+    /// A candidate session arrival of an open-loop app (thinned Poisson process).
+    Arrival { app: u16 },
+    /// End of a reporting interval.
+    Report,
+    /// End of warm-up: statistics start.
+    WarmupEnd,
+}

@@ -1,0 +1,92 @@
+//! The entities of a simulated run, in `Vec` arenas addressed by plain indices.
+
+use crate::engine::Rng;
+use crate::model::balancer::LoadBalancer;
+use crate::model::PsServer;
+use crate::scenario::schema::LoopKind;
+use crate::workload::distribution::Sampler;
+use crate::workload::mix::{Mix, Walker};
+use crate::workload::profile::LoadCurve;
+use std::sync::Arc;
+
+/// Marks "no replica pinned" in a client's sticky table.
+pub const NO_SERVER: u32 = u32::MAX;
+
+/// A replica of a tier.
+pub struct Server {
+    pub ps: PsServer,
+    pub app: u16,
+    pub tier: u16,
+    /// Utilisation integrals (busy, capacity) at the start of the current reporting interval.
+    pub interval_mark: (f64, f64),
+    /// Utilisation integrals at the end of warm-up.
+    pub warmup_mark: (f64, f64),
+}
+
+pub struct Tier {
+    pub name: String,
+    /// Server indices of the replicas currently behind the balancer.
+    pub servers: Vec<u32>,
+    pub balancer: LoadBalancer,
+}
+
+pub struct App {
+    pub name: String,
+    pub loop_kind: LoopKind,
+    pub mix: Arc<Mix>,
+    pub tiers: Vec<Tier>,
+    pub think: Sampler,
+    pub max_transitions: u32,
+    pub curve: LoadCurve,
+    /// `demand[interaction * tiers + tier]`.
+    pub demand: Vec<Sampler>,
+    /// Closed loop: client index (in `World::clients`) of this app's client number i.
+    pub population: Vec<u32>,
+    /// Closed loop: the number of clients the profile asks for now.
+    pub target: u32,
+    /// Clients in the loop now (closed: active and not yet stopped; open: visitors present).
+    pub in_loop: u64,
+    /// Open loop: the arrival process's stream, the number of arrivals so far, and free
+    /// visitor slots for reuse.
+    pub arrivals: Rng,
+    pub arrivals_so_far: u64,
+    pub free_visitors: Vec<u32>,
+}
+
+impl App {
+    #[inline]
+    pub fn demand(&self, interaction: usize, tier: usize) -> &Sampler {
+        &self.demand[interaction * self.tiers.len() + tier]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientState {
+    /// Not in the loop (closed: beyond the current population; open: a free visitor slot).
+    Idle,
+    /// Waiting for the end of a think time (a `ThinkDone` event is pending).
+    Thinking,
+    /// Waiting for a response.
+    Waiting,
+}
+
+/// An emulated user (closed loop) or a visitor (open loop).
+pub struct Client {
+    pub app: u16,
+    /// Closed: the client number in its app. Open: the arrival number.
+    pub number: u64,
+    pub state: ClientState,
+    /// Leave the loop at the next opportunity (the population shrank).
+    pub stop: bool,
+    /// Sessions this client has started.
+    pub sessions: u64,
+    /// The current session's random stream: its think times, choices and demands.
+    pub rng: Rng,
+    pub walker: Walker,
+    /// The interaction to request when the think time ends (`None`: the session has ended).
+    pub next: Option<u16>,
+    /// Per tier, the replica (server index) this session is pinned to by a sticky balancer.
+    pub sticky: Vec<u32>,
+    /// Bumped whenever a pending `ThinkDone` must be ignored.
+    pub epoch: u32,
+}

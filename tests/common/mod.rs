@@ -1,0 +1,31 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use reconf::report::RunOutput;
+use reconf::scenario::load::{load, Loaded};
+use reconf::sim::Simulation;
+use std::path::{Path, PathBuf};
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub fn load_with(path: &str, sets: &[&str]) -> Loaded {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    load(&repo(path), &sets).unwrap_or_else(|e| panic!("{path} loads: {e}"))
+}
+
+pub fn run(loaded: &Loaded) -> RunOutput {
+    Simulation::new(&loaded.scenario, loaded.mixes.clone()).run()
+}
+
+/// Mean and half-width of a 95% confidence interval (Student t) of independent samples.
+pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    // t quantiles for 2..=10 samples (n-1 = 1..=9 degrees of freedom).
+    let t = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262];
+    let q = t.get(xs.len() - 2).copied().unwrap_or(2.0);
+    (mean, q * (var / n).sqrt())
+}
