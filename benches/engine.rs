@@ -16,7 +16,10 @@ fn filled() -> (EventQueue<Payload>, rng::Rng) {
     let mut r = rng::stream(1, "bench", 0, 0, 0);
     let mut q = EventQueue::with_capacity(PENDING + 1);
     for i in 0..PENDING {
-        q.schedule(SimTime(r.random_range(0..1_000_000_000)), Payload(i as u32, 0));
+        q.schedule(
+            SimTime(r.random_range(0..1_000_000_000)),
+            Payload(i as u32, 0),
+        );
     }
     (q, r)
 }

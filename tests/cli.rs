@@ -56,11 +56,28 @@ fn run_writes_the_three_files_and_a_resolved_scenario_that_replays_identically()
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
     for key in [
-        "seed", "sim_seconds", "events", "events_per_s", "wall_seconds", "requests_completed",
-        "requests_failed", "throughput_rps", "mean_response_ms", "p50_response_ms",
-        "p95_response_ms", "p99_response_ms", "sla_violation_fraction", "sessions_started",
-        "sessions_lost", "migrations", "migration_downtime_s", "replicas_started",
-        "replicas_stopped", "node_hours", "energy_kwh", "tier_utilisation",
+        "seed",
+        "sim_seconds",
+        "events",
+        "events_per_s",
+        "wall_seconds",
+        "requests_completed",
+        "requests_failed",
+        "throughput_rps",
+        "mean_response_ms",
+        "p50_response_ms",
+        "p95_response_ms",
+        "p99_response_ms",
+        "sla_violation_fraction",
+        "sessions_started",
+        "sessions_lost",
+        "migrations",
+        "migration_downtime_s",
+        "replicas_started",
+        "replicas_stopped",
+        "node_hours",
+        "energy_kwh",
+        "tier_utilisation",
     ] {
         assert!(summary.get(key).is_some(), "summary lacks {key}");
     }
@@ -83,7 +100,8 @@ fn run_writes_the_three_files_and_a_resolved_scenario_that_replays_identically()
     );
     let strip = |p: &Path| {
         let mut v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(p.join("summary.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(p.join("summary.json")).unwrap())
+                .unwrap();
         v["wall_seconds"] = 0.into();
         v["events_per_s"] = 0.into();
         v
@@ -126,7 +144,10 @@ fn assert_rejected(dir: &Path, args: &[&str], expect: &[&str]) {
     for e in expect {
         assert!(err.contains(e), "{args:?}: `{err}` should contain `{e}`");
     }
-    assert!(!dir.join("out").exists(), "no output folder after bad input");
+    assert!(
+        !dir.join("out").exists(),
+        "no output folder after bad input"
+    );
 }
 
 #[test]
@@ -137,7 +158,7 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
         (
             "unknown key",
             SMALL.replace("duration_s = 120", "duration_s = 120\ndurations = 3"),
-            vec![":3:", "durations"],
+            vec![":4:", "durations"],
         ),
         (
             "wrong type",
@@ -152,12 +173,12 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
         (
             "negative capacity",
             SMALL.replace("name = \"db\"", "name = \"db\"\ncores = -2"),
-            vec![":20:", "apps[0].tiers[1].cores"],
+            vec![":18:", "apps[0].tiers[1].cores"],
         ),
         (
             "unknown distribution field",
             SMALL.replace("mean_ms = 4 }", "mean_ms = 4, shape = 2 }"),
-            vec![":20:", "apps[0].tiers[1].demand"],
+            vec![":18:", "apps[0].tiers[1].demand"],
         ),
         (
             "probabilities not summing to 1",
@@ -173,7 +194,7 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
                 "{ kind = \"constant\", value = 50 }",
                 "{ kind = \"trace\", file = \"nowhere.csv\" }",
             ),
-            vec!["nowhere.csv", "small.toml:11"],
+            vec!["nowhere.csv", "small.toml:10"],
         ),
         (
             "demand for an interaction that does not exist",
@@ -183,7 +204,7 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
         (
             "syntax error",
             SMALL.replace("name = \"shop\"", "name = \"shop"),
-            vec![":7"],
+            vec![":6:"],
         ),
     ];
     for (what, text, expect) in cases {
@@ -207,7 +228,11 @@ fn malformed_trace_lines_are_reported_with_their_line() {
             "{ kind = \"trace\", file = \"trace.csv\" }",
         ),
     );
-    assert_rejected(d, &["run", &sc, "--out", "out"], &["trace.csv:3", "clients"]);
+    assert_rejected(
+        d,
+        &["run", &sc, "--out", "out"],
+        &["trace.csv:3", "clients"],
+    );
     // A good trace runs.
     file(d, "trace.csv", "time_s,clients\n0,10\n60,30\n");
     let o = reconf(&["run", &sc, "--out", "ok"], d);
@@ -221,11 +246,38 @@ fn bad_command_line_arguments_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sc = file(d, "small.toml", SMALL);
-    assert_rejected(d, &["run", &sc, "--out", "out", "--set", "apps[3].name=x"], &["--set apps[3].name=x", "out of range"]);
-    assert_rejected(d, &["run", &sc, "--out", "out", "--set", "duration_s"], &["--set duration_s"]);
-    assert_rejected(d, &["run", &sc, "--out", "out", "--set", "apps[0].tiers[0].cores=0"], &["--set apps[0].tiers[0].cores=0", "greater than 0"]);
-    assert_rejected(d, &["run", &sc, "--out", "out", "--set", "nonsense=1"], &["--set nonsense=1", "nonsense"]);
-    assert_rejected(d, &["run", "missing.toml", "--out", "out"], &["missing.toml", "cannot read"]);
+    assert_rejected(
+        d,
+        &["run", &sc, "--out", "out", "--set", "apps[3].name=x"],
+        &["--set apps[3].name=x", "out of range"],
+    );
+    assert_rejected(
+        d,
+        &["run", &sc, "--out", "out", "--set", "duration_s"],
+        &["--set duration_s"],
+    );
+    assert_rejected(
+        d,
+        &[
+            "run",
+            &sc,
+            "--out",
+            "out",
+            "--set",
+            "apps[0].tiers[0].cores=0",
+        ],
+        &["--set apps[0].tiers[0].cores=0", "greater than 0"],
+    );
+    assert_rejected(
+        d,
+        &["run", &sc, "--out", "out", "--set", "nonsense=1"],
+        &["--set nonsense=1", "nonsense"],
+    );
+    assert_rejected(
+        d,
+        &["run", "missing.toml", "--out", "out"],
+        &["missing.toml", "cannot read"],
+    );
     let o = reconf(&["run", &sc, "--seed", "minus-one"], d);
     assert_eq!(o.status.code(), Some(2));
     let o = reconf(&["frobnicate"], d);
@@ -235,7 +287,12 @@ fn bad_command_line_arguments_exit_2() {
 #[test]
 fn help_teaches_by_example() {
     let d = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for args in [vec!["--help"], vec!["run", "--help"], vec!["validate", "--help"], vec!["keys", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["validate", "--help"],
+        vec!["keys", "--help"],
+    ] {
         let o = reconf(&args, d);
         assert!(o.status.success());
         let out = String::from_utf8_lossy(&o.stdout);
@@ -253,7 +310,12 @@ fn the_committed_key_reference_is_the_generated_one() {
         committed == generated,
         "docs/scenario-keys.md is stale: regenerate it with `cargo run -- keys > docs/scenario-keys.md`"
     );
-    for key in ["duration_s", "apps[].tiers[].cores", "apps[].clients.think", "sla.request_timeout_s"] {
+    for key in [
+        "duration_s",
+        "apps[].tiers[].cores",
+        "apps[].clients.think",
+        "sla.request_timeout_s",
+    ] {
         assert!(generated.contains(&format!("`{key}`")), "{key} documented");
     }
 }

@@ -42,9 +42,12 @@ struct Row {
 }
 
 fn resolve<'a>(schema: &'a Value, defs: &'a Value) -> &'a Value {
-    let target = schema
-        .get("$ref")
-        .or_else(|| schema.get("allOf").and_then(|a| a.get(0)).and_then(|s| s.get("$ref")));
+    let target = schema.get("$ref").or_else(|| {
+        schema
+            .get("allOf")
+            .and_then(|a| a.get(0))
+            .and_then(|s| s.get("$ref"))
+    });
     match target.and_then(Value::as_str) {
         Some(r) => {
             let name = r.trim_start_matches("#/definitions/");
@@ -166,7 +169,9 @@ fn walk_value(target: &Value, defs: &Value, key: &str, rows: &mut Vec<Row>) {
                 let vals = p.get("enum")?.as_array()?;
                 (vals.len() == 1).then(|| (k.clone(), vals[0].as_str().unwrap_or("").to_string()))
             });
-            let Some((tag_key, tag_value)) = tag else { continue };
+            let Some((tag_key, tag_value)) = tag else {
+                continue;
+            };
             rows.push(Row {
                 key: format!("{key}.{tag_key} = \"{tag_value}\""),
                 ty: "variant".into(),

@@ -42,8 +42,10 @@ pub struct ScenarioArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a scenario and write summary.json, timeseries.csv and the resolved scenario.toml.
-    #[command(after_help = "Example:\n  reconf run scenarios/examples/rubis.toml --seed 3 --out out/rubis-3 \
---set sla.response_target_ms=500")]
+    #[command(
+        after_help = "Example:\n  reconf run scenarios/examples/rubis.toml --seed 3 --out out/rubis-3 \
+--set sla.response_target_ms=500"
+    )]
     Run {
         #[command(flatten)]
         scenario: ScenarioArgs,
@@ -55,7 +57,9 @@ pub enum Command {
         out: PathBuf,
     },
     /// Check a scenario without running it: exit 0 if it is valid, 2 with a message otherwise.
-    #[command(after_help = "Example:\n  reconf validate scenarios/examples/rubis.toml --set duration_s=60")]
+    #[command(
+        after_help = "Example:\n  reconf validate scenarios/examples/rubis.toml --set duration_s=60"
+    )]
     Validate {
         #[command(flatten)]
         scenario: ScenarioArgs,

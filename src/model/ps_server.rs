@@ -315,7 +315,10 @@ mod tests {
         // A has 1 − 0.5 = 0.5 s left at 2 s, ends at 2.5 s.
         let mut s = PsServer::new(1.0, 1.0, SimTime::ZERO);
         let out = run(&mut s, &[(0, 2.0), (NS_PER_S, 0.5)]);
-        assert_eq!(out, vec![(1, 2 * NS_PER_S), (0, 2 * NS_PER_S + NS_PER_S / 2)]);
+        assert_eq!(
+            out,
+            vec![(1, 2 * NS_PER_S), (0, 2 * NS_PER_S + NS_PER_S / 2)]
+        );
     }
 
     #[test]

@@ -108,8 +108,14 @@ impl RunOutput {
     /// complete run folder.
     pub fn write_to(&self, dir: &Path, resolved_scenario_toml: &str) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        write_atomic(&dir.join("scenario.toml"), resolved_scenario_toml.as_bytes())?;
-        write_atomic(&dir.join("timeseries.csv"), self.timeseries_csv().as_bytes())?;
+        write_atomic(
+            &dir.join("scenario.toml"),
+            resolved_scenario_toml.as_bytes(),
+        )?;
+        write_atomic(
+            &dir.join("timeseries.csv"),
+            self.timeseries_csv().as_bytes(),
+        )?;
         write_atomic(&dir.join("summary.json"), self.summary_json().as_bytes())
     }
 }

@@ -50,7 +50,11 @@ impl fmt::Display for InputError {
             write!(f, ": field `{field}`")?;
         }
         // Keep the message on one line whatever the underlying parser produced.
-        let message = self.message.split_whitespace().collect::<Vec<_>>().join(" ");
+        let message = self
+            .message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         write!(f, ": {message}")
     }
 }

@@ -41,14 +41,20 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded, InputError> {
 
 /// Loads a scenario from its text. `shown` names it in errors; relative file names in it are
 /// relative to `base_dir`.
-pub fn load_str(src: &str, shown: &str, base_dir: &Path, sets: &[String]) -> Result<Loaded, InputError> {
+pub fn load_str(
+    src: &str,
+    shown: &str,
+    base_dir: &Path,
+    sets: &[String],
+) -> Result<Loaded, InputError> {
     let mut doc = parse_document(src, shown)?;
     let mut overrides = Vec::new();
     for s in sets {
         overrides.push(apply_set(&mut doc, s)?);
     }
     let text = doc.to_string();
-    let scenario: Scenario = from_toml_str(&text, shown).map_err(|e| relocate(e, src, shown, &overrides))?;
+    let scenario: Scenario =
+        from_toml_str(&text, shown).map_err(|e| relocate(e, src, shown, &overrides))?;
     let locate = |p: Problem| locate_problem(p, src, shown, &overrides);
     validate::check(&scenario).map_err(locate)?;
     let scenario = resolve_files(scenario, src, shown, base_dir, &overrides)?;
@@ -86,7 +92,11 @@ fn locate_problem(p: Problem, src: &str, shown: &str, overrides: &[Override]) ->
 
 fn absolute(base_dir: &Path, file: &str) -> PathBuf {
     let p = Path::new(file);
-    let joined = if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) };
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base_dir.join(p)
+    };
     std::fs::canonicalize(&joined).unwrap_or(joined)
 }
 

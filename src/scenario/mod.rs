@@ -3,8 +3,8 @@
 
 pub mod deserialize;
 pub mod error;
-pub mod locate;
 pub mod load;
+pub mod locate;
 pub mod overrides;
 pub mod schema;
 pub mod validate;

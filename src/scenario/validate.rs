@@ -23,7 +23,10 @@ fn positive(path: String, x: f64) -> Result<(), Problem> {
     if x.is_finite() && x > 0.0 {
         Ok(())
     } else {
-        Err(problem(path, format!("must be a number greater than 0, got {x}")))
+        Err(problem(
+            path,
+            format!("must be a number greater than 0, got {x}"),
+        ))
     }
 }
 
@@ -102,7 +105,10 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
         let c = &app.clients;
         let cp = format!("{p}.clients");
         if c.max_transitions == 0 {
-            return Err(problem(format!("{cp}.max_transitions"), "must be at least 1"));
+            return Err(problem(
+                format!("{cp}.max_transitions"),
+                "must be at least 1",
+            ));
         }
         check_distribution(&format!("{cp}.think"), &c.think, false)?;
         match &c.profile {
@@ -112,7 +118,10 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
             }
             Profile::Trace { file, .. } => {
                 if file.trim().is_empty() {
-                    return Err(problem(format!("{cp}.profile.file"), "must name a CSV file"));
+                    return Err(problem(
+                        format!("{cp}.profile.file"),
+                        "must name a CSV file",
+                    ));
                 }
             }
         }

@@ -99,7 +99,11 @@ impl Simulation {
                     let d = t
                         .demands
                         .get(&inter.name)
-                        .or(if inter.write { t.write_demand.as_ref() } else { None })
+                        .or(if inter.write {
+                            t.write_demand.as_ref()
+                        } else {
+                            None
+                        })
                         .unwrap_or(&t.demand);
                     demand.push(Sampler::new(d));
                 }
@@ -145,11 +149,14 @@ impl Simulation {
         };
         for ai in 0..sim.apps.len() {
             match sim.apps[ai].loop_kind {
-                LoopKind::Closed => sim.q.schedule(SimTime::ZERO, Event::PopulationChange { app: ai as u16 }),
+                LoopKind::Closed => sim
+                    .q
+                    .schedule(SimTime::ZERO, Event::PopulationChange { app: ai as u16 }),
                 LoopKind::Open => sim.schedule_next_arrival(ai as u16),
             }
         }
-        sim.q.schedule(SimTime(sim.report_interval_ns), Event::Report);
+        sim.q
+            .schedule(SimTime(sim.report_interval_ns), Event::Report);
         if sim.warmup > SimTime::ZERO {
             sim.q.schedule(sim.warmup, Event::WarmupEnd);
         }
@@ -223,7 +230,9 @@ impl Simulation {
         cl.rng = rng::stream(self.seed, name, u64::from(cl.app), cl.number, index);
         cl.sessions += 1;
         cl.sticky.fill(NO_SERVER);
-        let first = app.mix.begin(&mut cl.walker, &mut cl.rng, app.max_transitions);
+        let first = app
+            .mix
+            .begin(&mut cl.walker, &mut cl.rng, app.max_transitions);
         cl.next = Some(first as u16);
         self.counters.sessions_started += 1;
     }
@@ -234,7 +243,10 @@ impl Simulation {
         let t = self.apps[cl.app as usize].think.sample_s(&mut cl.rng);
         cl.state = ClientState::Thinking;
         let epoch = cl.epoch;
-        self.q.schedule(now.plus_ns(secs_to_ns(t)), Event::ThinkDone { client: c, epoch });
+        self.q.schedule(
+            now.plus_ns(secs_to_ns(t)),
+            Event::ThinkDone { client: c, epoch },
+        );
     }
 
     fn leave_loop(&mut self, c: u32) {
@@ -261,9 +273,13 @@ impl Simulation {
         match cl.next {
             Some(interaction) => self.issue(now, c, interaction),
             None => {
-                // The session ended at the last response: a new one starts, after a think time.
+                // The session ended at the last response and the user has thought since: a new
+                // session starts with its first page right away (RUBiS: Home after the think).
                 self.begin_session(c);
-                self.think(now, c);
+                let first = self.clients[c as usize]
+                    .next
+                    .expect("a session has a first request");
+                self.issue(now, c, first);
             }
         }
     }
@@ -362,7 +378,9 @@ impl Simulation {
                 None => self.new_client(a, number),
             };
             self.begin_session(c);
-            let first = self.clients[c as usize].next.expect("a session has a first request");
+            let first = self.clients[c as usize]
+                .next
+                .expect("a session has a first request");
             self.issue(now, c, first);
         }
         self.schedule_next_arrival(a);
@@ -390,7 +408,8 @@ impl Simulation {
         }
         self.counters.requests_issued += 1;
         if self.timeout_ns > 0 {
-            self.q.schedule(now.plus_ns(self.timeout_ns), Event::Timeout { request: r });
+            self.q
+                .schedule(now.plus_ns(self.timeout_ns), Event::Timeout { request: r });
         }
         self.route(now, r, 0);
     }
@@ -431,7 +450,8 @@ impl Simulation {
     #[inline]
     fn schedule_wakeup(&mut self, server: u32, w: Option<Wakeup>) {
         if let Some(w) = w {
-            self.q.schedule(w.at, Event::Departure { server, gen: w.gen });
+            self.q
+                .schedule(w.at, Event::Departure { server, gen: w.gen });
         }
     }
 
@@ -519,7 +539,11 @@ impl Simulation {
     fn tier_names(&self) -> Vec<String> {
         self.apps
             .iter()
-            .flat_map(|a| a.tiers.iter().map(move |t| format!("{}.{}", a.name, t.name)))
+            .flat_map(|a| {
+                a.tiers
+                    .iter()
+                    .map(move |t| format!("{}.{}", a.name, t.name))
+            })
             .collect()
     }
 
@@ -595,5 +619,9 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 /// Position of (app, tier) in the flattened list of all tiers.
 fn tier_index(apps: &[App], app: u16, tier: u16) -> usize {
-    apps[..app as usize].iter().map(|a| a.tiers.len()).sum::<usize>() + tier as usize
+    apps[..app as usize]
+        .iter()
+        .map(|a| a.tiers.len())
+        .sum::<usize>()
+        + tier as usize
 }

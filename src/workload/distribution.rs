@@ -7,10 +7,17 @@ use rand_distr::{Distribution as _, Exp1, StandardNormal};
 /// A distribution prepared for sampling: parameters converted to seconds once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Sampler {
-    Exponential { mean_s: f64 },
-    Deterministic { value_s: f64 },
+    Exponential {
+        mean_s: f64,
+    },
+    Deterministic {
+        value_s: f64,
+    },
     /// exp(mu + sigma·Z), Z standard normal.
-    Lognormal { mu: f64, sigma: f64 },
+    Lognormal {
+        mu: f64,
+        sigma: f64,
+    },
 }
 
 impl Sampler {
@@ -79,19 +86,31 @@ mod tests {
     #[test]
     fn exponential_has_its_mean_and_unit_cv() {
         let n = 200_000;
-        let (mean, var) = moments(Sampler::new(&Distribution::Exponential { mean_ms: 20.0 }), n);
+        let (mean, var) = moments(
+            Sampler::new(&Distribution::Exponential { mean_ms: 20.0 }),
+            n,
+        );
         // Standard error of the mean: sd / sqrt(n) = 0.02 / 447 ≈ 4.5e-5; allow 4 of them.
-        assert!((mean - 0.02).abs() < 4.0 * 0.02 / (n as f64).sqrt(), "{mean}");
+        assert!(
+            (mean - 0.02).abs() < 4.0 * 0.02 / (n as f64).sqrt(),
+            "{mean}"
+        );
         assert!((var.sqrt() / mean - 1.0).abs() < 0.01);
     }
 
     #[test]
     fn lognormal_has_its_mean_and_cv() {
         let n = 400_000;
-        let s = Sampler::new(&Distribution::Lognormal { mean_ms: 50.0, cv: 0.5 });
+        let s = Sampler::new(&Distribution::Lognormal {
+            mean_ms: 50.0,
+            cv: 0.5,
+        });
         assert!((s.mean_s() - 0.05).abs() < 1e-12);
         let (mean, var) = moments(s, n);
-        assert!((mean - 0.05).abs() < 4.0 * 0.025 / (n as f64).sqrt(), "{mean}");
+        assert!(
+            (mean - 0.05).abs() < 4.0 * 0.025 / (n as f64).sqrt(),
+            "{mean}"
+        );
         assert!((var.sqrt() / mean - 0.5).abs() < 0.01);
     }
 

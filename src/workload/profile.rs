@@ -17,7 +17,10 @@ impl LoadCurve {
     /// `points` in seconds; must be non-empty with strictly increasing times (checked by the
     /// scenario validation, which reports the offending line).
     pub fn new(points_s: &[(f64, f64)], linear: bool) -> Self {
-        assert!(!points_s.is_empty(), "a load curve needs at least one point");
+        assert!(
+            !points_s.is_empty(),
+            "a load curve needs at least one point"
+        );
         let points = points_s
             .iter()
             .map(|&(t, v)| (SimTime(secs_to_ns(t)), v))
@@ -88,13 +91,22 @@ impl LoadCurve {
         let mut total = 0.0;
         let mut prev_t = SimTime::ZERO;
         let mut prev_v = self.value_at(SimTime::ZERO);
-        let mut knots: Vec<SimTime> = self.points.iter().map(|p| p.0).filter(|&k| k < end).collect();
+        let mut knots: Vec<SimTime> = self
+            .points
+            .iter()
+            .map(|p| p.0)
+            .filter(|&k| k < end)
+            .collect();
         knots.push(end);
         for k in knots {
             if k <= prev_t {
                 continue;
             }
-            let v_end = if self.linear { self.value_at(k) } else { prev_v };
+            let v_end = if self.linear {
+                self.value_at(k)
+            } else {
+                prev_v
+            };
             total += (prev_v + v_end) / 2.0 * (k.0 - prev_t.0) as f64 / NS_PER_S as f64;
             prev_t = k;
             prev_v = self.value_at(k);

@@ -25,7 +25,9 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
     let mean = xs.iter().sum::<f64>() / n;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     // t quantiles for 2..=10 samples (n-1 = 1..=9 degrees of freedom).
-    let t = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262];
+    let t = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
+    ];
     let q = t.get(xs.len() - 2).copied().unwrap_or(2.0);
     (mean, q * (var / n).sqrt())
 }
