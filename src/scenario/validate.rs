@@ -12,6 +12,11 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The time series is for reading and plotting: finer than a millisecond, or more than ten
+/// million rows, is a mistake rather than a wish.
+const MIN_REPORT_INTERVAL_S: f64 = 0.001;
+const MAX_REPORT_ROWS: f64 = 1e7;
+
 fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
         path: path.into(),
@@ -86,6 +91,18 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
         ));
     }
     positive("report_interval_s".into(), sc.report_interval_s)?;
+    if sc.report_interval_s < MIN_REPORT_INTERVAL_S
+        || sc.duration_s / sc.report_interval_s > MAX_REPORT_ROWS
+    {
+        return Err(problem(
+            "report_interval_s",
+            format!(
+                "must be at least {MIN_REPORT_INTERVAL_S} s and give at most {MAX_REPORT_ROWS} \
+                 rows over duration_s ({} s), got {} s",
+                sc.duration_s, sc.report_interval_s
+            ),
+        ));
+    }
     positive("sla.response_target_ms".into(), sc.sla.response_target_ms)?;
     non_negative("sla.request_timeout_s".into(), sc.sla.request_timeout_s)?;
     if sc.apps.is_empty() {
