@@ -228,6 +228,18 @@ impl PsServer {
         (removed, self.reschedule(now))
     }
 
+    /// Removes every job (the server stops): returns their tokens, in no particular order, and
+    /// invalidates any scheduled departure check.
+    pub fn drain_all(&mut self, now: SimTime) -> Vec<u64> {
+        self.advance(now);
+        let tokens = self.jobs.drain().map(|j| j.token).collect();
+        self.vtime = 0.0;
+        if self.scheduled.take().is_some() {
+            self.gen = self.gen.wrapping_add(1);
+        }
+        tokens
+    }
+
     /// Changes the capacity (a VM's share of its node, a migration's CPU cost, a downtime at 0).
     pub fn set_capacity(&mut self, now: SimTime, cores: f64, speed: f64) -> Option<Wakeup> {
         self.advance(now);
@@ -344,6 +356,18 @@ mod tests {
         let w2 = s.set_capacity(SimTime(800_000_000), 1.0, 1.0).unwrap();
         assert_eq!(w2.at, SimTime(1_300_000_000));
         assert_eq!(s.on_wakeup(w2.at, w2.gen).0, Some(7));
+    }
+
+    #[test]
+    fn draining_all_jobs_invalidates_the_scheduled_departure() {
+        let mut s = PsServer::new(1.0, 1.0, SimTime::ZERO);
+        let w = s.arrive(SimTime::ZERO, 1.0, 1).unwrap();
+        s.arrive(SimTime::ZERO, 1.0, 2);
+        let mut tokens = s.drain_all(SimTime(NS_PER_S / 2));
+        tokens.sort();
+        assert_eq!(tokens, vec![1, 2]);
+        assert_eq!(s.jobs(), 0);
+        assert_eq!(s.on_wakeup(SimTime(NS_PER_S), w.gen), (None, None));
     }
 
     #[test]

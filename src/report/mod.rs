@@ -5,4 +5,4 @@ pub mod atomic;
 pub mod metrics;
 pub mod output;
 
-pub use output::{RunOutput, Summary, TimeseriesRow};
+pub use output::{ActionRow, NodeRow, RunOutput, Summary, TimeseriesRow};

@@ -33,8 +33,16 @@ pub struct Summary {
     pub sessions_lost: u64,
     pub migrations: u64,
     pub migration_downtime_s: f64,
+    /// Total duration of the migrations, first byte to resume, in seconds.
+    pub migration_time_s: f64,
+    /// Data sent by the migrations, in MB.
+    pub migration_mb: f64,
     pub replicas_started: u64,
     pub replicas_stopped: u64,
+    /// Actions refused (impossible when asked for) and failed (could not complete).
+    pub actions_refused: u64,
+    pub actions_failed: u64,
+    /// Hours of nodes not off (booting, on or shutting down), summed over nodes.
     pub node_hours: f64,
     pub energy_kwh: f64,
     /// Busy share of each tier's CPU capacity over the measurement window, keyed `app.tier`.
@@ -55,6 +63,43 @@ pub struct TimeseriesRow {
     pub failures: u64,
     /// Per tier, in the order of `RunOutput::tier_names`.
     pub utilisation: Vec<f64>,
+    /// Nodes not off at the end of the interval.
+    pub nodes_up: u64,
+    /// Mean power of all nodes over the interval, in W.
+    pub power_w: f64,
+    /// Energy used since the start, in kWh.
+    pub energy_kwh: f64,
+}
+
+/// One row of `actions.csv`: a reconfiguration action and its outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRow {
+    pub id: u32,
+    pub start_s: f64,
+    /// Absent while still in progress at the end of the run.
+    pub end_s: Option<f64>,
+    pub kind: String,
+    pub target: String,
+    pub destination: String,
+    /// `done`, `refused`, `failed` or `in-progress`.
+    pub outcome: String,
+    pub reason: String,
+    pub mb_sent: f64,
+    pub downtime_ms: f64,
+    pub rounds: u32,
+}
+
+/// One row of `nodes.csv`: a node over one reporting interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeRow {
+    pub time_s: f64,
+    pub node: String,
+    /// State at the end of the interval.
+    pub state: String,
+    /// Busy share of its cores over the interval.
+    pub utilisation: f64,
+    /// Mean power over the interval, in W.
+    pub power_w: f64,
 }
 
 /// Everything a run produces.
@@ -64,6 +109,8 @@ pub struct RunOutput {
     /// `app.tier` names, the utilisation columns of the time series.
     pub tier_names: Vec<String>,
     pub timeseries: Vec<TimeseriesRow>,
+    pub actions: Vec<ActionRow>,
+    pub nodes: Vec<NodeRow>,
 }
 
 impl RunOutput {
@@ -87,6 +134,11 @@ impl RunOutput {
         .map(|s| s.to_string())
         .collect();
         header.extend(self.tier_names.iter().map(|t| format!("util.{t}")));
+        header.extend(
+            ["nodes_up", "power_w", "energy_kwh"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
         w.write_record(&header).expect("in-memory csv");
         for r in &self.timeseries {
             let mut rec = vec![
@@ -98,6 +150,11 @@ impl RunOutput {
                 r.failures.to_string(),
             ];
             rec.extend(r.utilisation.iter().map(|u| fmt_f(*u)));
+            rec.extend([
+                r.nodes_up.to_string(),
+                fmt_f(r.power_w),
+                fmt_f(r.energy_kwh),
+            ]);
             w.write_record(&rec).expect("in-memory csv");
         }
         String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")

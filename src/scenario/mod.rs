@@ -3,9 +3,11 @@
 
 pub mod deserialize;
 pub mod error;
+pub mod infra;
 pub mod load;
 pub mod locate;
 pub mod overrides;
+pub mod placement;
 pub mod schema;
 pub mod validate;
 

@@ -4,6 +4,9 @@
 //! generated from these types (and `docs/scenario-keys.md` is that output, kept true by a test).
 //! Units are in the key names (`_s`, `_ms`). Unknown keys are rejected.
 
+pub use super::infra::{
+    DeployMode, Infrastructure, Migration, MigrationModel, NodeGroup, Power, ScriptedAction,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +37,13 @@ pub struct Scenario {
     pub sla: Sla,
     /// The applications; at least one.
     pub apps: Vec<App>,
+    /// Nodes and deployment. Absent: every replica is a dedicated server of its tier's `cores`,
+    /// with no nodes, energy or reconfiguration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure: Option<Infrastructure>,
+    /// Reconfiguration actions scripted at given times (`[[actions]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ScriptedAction>,
 }
 
 fn default_name() -> String {
@@ -224,9 +234,35 @@ pub struct Tier {
     #[serde(default = "default_replicas")]
     pub replicas: u32,
     /// CPU capacity of one replica, in cores of reference speed: demands are CPU times on one
-    /// such core. Jobs share the cores by processor sharing, at most one core per job.
+    /// such core. Jobs share the cores by processor sharing, at most one core per job. In
+    /// virtualized mode, the vCPUs of the tier's VMs; in bare mode unused (a replica has its
+    /// whole node).
     #[serde(default = "default_cores")]
     pub cores: f64,
+    /// Virtualized mode: RAM of each of the tier's VMs, in MB.
+    #[serde(default = "default_vm_ram_mb")]
+    pub vm_ram_mb: f64,
+    /// Virtualized mode: memory a VM dirties per second regardless of activity, in MB/s.
+    #[serde(default)]
+    pub dirty_mb_per_s: f64,
+    /// Virtualized mode: memory dirtied per CPU-second of work, in MB (the dirty rate grows
+    /// with the CPU the VM uses).
+    #[serde(default)]
+    pub dirty_mb_per_cpu_s: f64,
+    /// Time to deploy a new replica's software on its node, before it starts.
+    #[serde(default = "zero_time")]
+    pub deploy_time: Distribution,
+    /// Time for a new replica's server to start (e.g. Tomcat a few s, JBoss tens of s).
+    #[serde(default = "default_start_time")]
+    pub start_time: Distribution,
+    /// Data a new replica copies before it starts (a database replica), in MB, at its node's
+    /// NIC bandwidth.
+    #[serde(default)]
+    pub data_mb: f64,
+    /// Nodes of the initial replicas, in order (one per replica); absent: first fit over the
+    /// nodes that are on, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Vec<String>>,
     /// How requests are spread over the replicas.
     #[serde(default)]
     pub balancer: Balancer,
@@ -242,6 +278,15 @@ pub struct Tier {
     pub demands: std::collections::BTreeMap<String, Distribution>,
 }
 
+fn default_vm_ram_mb() -> f64 {
+    512.0
+}
+fn zero_time() -> Distribution {
+    Distribution::Deterministic { mean_ms: 0.0 }
+}
+fn default_start_time() -> Distribution {
+    Distribution::Deterministic { mean_ms: 5000.0 }
+}
 fn default_replicas() -> u32 {
     1
 }

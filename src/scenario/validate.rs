@@ -207,3 +207,195 @@ pub fn check_demand_names(sc: &Scenario, mixes: &[std::sync::Arc<Mix>]) -> Resul
     }
     Ok(())
 }
+
+/// Checks the infrastructure, the infrastructure keys of the tiers, the initial placement and
+/// the scripted actions.
+pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
+    use super::placement::{initial_placement, node_names};
+    use super::schema::{DeployMode, Power, ScriptedAction};
+    let Some(infra) = &sc.infrastructure else {
+        if !sc.actions.is_empty() {
+            return Err(problem(
+                "actions",
+                "scripted actions need an [infrastructure] section (nodes to act on)",
+            ));
+        }
+        return Ok(());
+    };
+    let p = "infrastructure";
+    if infra.nodes.is_empty() {
+        return Err(problem(
+            format!("{p}.nodes"),
+            "at least one node group is needed",
+        ));
+    }
+    for (gi, g) in infra.nodes.iter().enumerate() {
+        let gp = format!("{p}.nodes[{gi}]");
+        if g.name.trim().is_empty() {
+            return Err(problem(format!("{gp}.name"), "must not be empty"));
+        }
+        if let Some(j) = infra.nodes[..gi].iter().position(|o| o.name == g.name) {
+            return Err(problem(
+                format!("{gp}.name"),
+                format!("`{}` is already the name of nodes[{j}]", g.name),
+            ));
+        }
+        if g.count == 0 {
+            return Err(problem(format!("{gp}.count"), "must be at least 1"));
+        }
+        if let Some(on) = g.on_at_start {
+            if on > g.count {
+                return Err(problem(
+                    format!("{gp}.on_at_start"),
+                    format!("{on} nodes on at start, but the group has {}", g.count),
+                ));
+            }
+        }
+        positive(format!("{gp}.cores"), g.cores)?;
+        positive(format!("{gp}.speed"), g.speed)?;
+        positive(format!("{gp}.ram_mb"), g.ram_mb)?;
+        positive(format!("{gp}.nic_mbps"), g.nic_mbps)?;
+        non_negative(format!("{gp}.boot_s"), g.boot_s)?;
+        non_negative(format!("{gp}.shutdown_s"), g.shutdown_s)?;
+        match &g.power {
+            Power::Table { watts } => {
+                for (i, w) in watts.iter().enumerate() {
+                    non_negative(format!("{gp}.power.watts[{i}]"), *w)?;
+                }
+            }
+            Power::Linear { idle_w, max_w } => {
+                non_negative(format!("{gp}.power.idle_w"), *idle_w)?;
+                non_negative(format!("{gp}.power.max_w"), *max_w)?;
+                if max_w < idle_w {
+                    return Err(problem(
+                        format!("{gp}.power.max_w"),
+                        format!("{max_w} W is below idle_w ({idle_w} W)"),
+                    ));
+                }
+            }
+            Power::HpMl110G4 | Power::HpMl110G5 => {}
+        }
+        if infra.mode == DeployMode::Virtualized && infra.host_reserved_ram_mb >= g.ram_mb {
+            return Err(problem(
+                format!("{p}.host_reserved_ram_mb"),
+                format!(
+                    "{} MB leaves no RAM for VMs on the {} MB nodes of group `{}`",
+                    infra.host_reserved_ram_mb, g.ram_mb, g.name
+                ),
+            ));
+        }
+    }
+    non_negative(
+        format!("{p}.host_reserved_ram_mb"),
+        infra.host_reserved_ram_mb,
+    )?;
+    non_negative(
+        format!("{p}.hypervisor_overhead"),
+        infra.hypervisor_overhead,
+    )?;
+    non_negative(format!("{p}.drain_timeout_s"), infra.drain_timeout_s)?;
+    check_distribution(&format!("{p}.vm_boot"), &infra.vm_boot, false)?;
+    let m = &infra.migration;
+    let mp = format!("{p}.migration");
+    positive(format!("{mp}.max_downtime_ms"), m.max_downtime_ms)?;
+    if m.max_rounds == 0 {
+        return Err(problem(format!("{mp}.max_rounds"), "must be at least 1"));
+    }
+    if !(m.max_total_factor.is_finite() && m.max_total_factor >= 1.0) {
+        return Err(problem(
+            format!("{mp}.max_total_factor"),
+            format!("must be a number >= 1, got {}", m.max_total_factor),
+        ));
+    }
+    non_negative(format!("{mp}.resume_ms"), m.resume_ms)?;
+    non_negative(format!("{mp}.bandwidth_mbps"), m.bandwidth_mbps)?;
+    non_negative(format!("{mp}.cpu_source_cores"), m.cpu_source_cores)?;
+    non_negative(format!("{mp}.cpu_dest_cores"), m.cpu_dest_cores)?;
+
+    for (ai, app) in sc.apps.iter().enumerate() {
+        for (ti, t) in app.tiers.iter().enumerate() {
+            let tp = format!("apps[{ai}].tiers[{ti}]");
+            positive(format!("{tp}.vm_ram_mb"), t.vm_ram_mb)?;
+            non_negative(format!("{tp}.dirty_mb_per_s"), t.dirty_mb_per_s)?;
+            non_negative(format!("{tp}.dirty_mb_per_cpu_s"), t.dirty_mb_per_cpu_s)?;
+            non_negative(format!("{tp}.data_mb"), t.data_mb)?;
+            check_distribution(&format!("{tp}.deploy_time"), &t.deploy_time, false)?;
+            check_distribution(&format!("{tp}.start_time"), &t.start_time, false)?;
+        }
+    }
+    initial_placement(sc, infra)?;
+
+    let names = node_names(infra);
+    let node = |path: String, n: &str| -> Result<(), Problem> {
+        if names.iter().any(|x| x == n) {
+            Ok(())
+        } else {
+            Err(problem(
+                path,
+                format!("no node `{n}`; nodes are named like `{}`", names[0]),
+            ))
+        }
+    };
+    let replica = |path: String, r: &str| -> Result<(), Problem> {
+        let parts: Vec<&str> = r.split('.').collect();
+        let ok = parts.len() == 3
+            && parts[2].parse::<u32>().is_ok()
+            && sc
+                .apps
+                .iter()
+                .any(|a| a.name == parts[0] && a.tiers.iter().any(|t| t.name == parts[1]));
+        if ok {
+            Ok(())
+        } else {
+            Err(problem(
+                path,
+                format!("`{r}` is not a replica name `app.tier.k` of this scenario"),
+            ))
+        }
+    };
+    for (i, a) in sc.actions.iter().enumerate() {
+        let ap = format!("actions[{i}]");
+        non_negative(format!("{ap}.at_s"), a.at_s())?;
+        if a.at_s() >= sc.duration_s {
+            return Err(problem(
+                format!("{ap}.at_s"),
+                format!(
+                    "{} s is not before the end of the run ({} s)",
+                    a.at_s(),
+                    sc.duration_s
+                ),
+            ));
+        }
+        match a {
+            ScriptedAction::PowerOn { node: n, .. } | ScriptedAction::PowerOff { node: n, .. } => {
+                node(format!("{ap}.node"), n)?
+            }
+            ScriptedAction::StartReplica {
+                app, tier, node: n, ..
+            } => {
+                node(format!("{ap}.node"), n)?;
+                let Some(a) = sc.apps.iter().find(|x| &x.name == app) else {
+                    return Err(problem(format!("{ap}.app"), format!("no app `{app}`")));
+                };
+                if !a.tiers.iter().any(|t| &t.name == tier) {
+                    return Err(problem(
+                        format!("{ap}.tier"),
+                        format!("app `{app}` has no tier `{tier}`"),
+                    ));
+                }
+            }
+            ScriptedAction::StopReplica { replica: r, .. } => replica(format!("{ap}.replica"), r)?,
+            ScriptedAction::Migrate { vm, to, .. } => {
+                if infra.mode != DeployMode::Virtualized {
+                    return Err(problem(
+                        format!("{ap}.kind"),
+                        "migrate needs infrastructure.mode = \"virtualized\"",
+                    ));
+                }
+                replica(format!("{ap}.vm"), vm)?;
+                node(format!("{ap}.to"), to)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -18,4 +18,18 @@ pub enum Event {
     Report,
     /// End of warm-up: statistics start.
     WarmupEnd,
+    /// A scripted action (index in the scenario's `actions`) is due.
+    Scripted { index: u32 },
+    /// A node finished booting.
+    NodeBooted { node: u32 },
+    /// A node finished shutting down.
+    NodeOff { node: u32 },
+    /// A starting replica is ready to join its balancer.
+    ReplicaReady { server: u32 },
+    /// A draining replica waited long enough: it stops now.
+    DrainTimeout { server: u32 },
+    /// The current round of a migration may have finished sending.
+    MigrationRound { migration: u32, gen: u32 },
+    /// A migrated VM resumes on its destination.
+    MigrationResumed { migration: u32 },
 }

@@ -1,0 +1,223 @@
+//! The scenario keys of the infrastructure under the applications: nodes, deployment mode,
+//! live migration, and scripted reconfiguration actions.
+
+use super::schema::Distribution;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Physical nodes and how servers are deployed on them.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Infrastructure {
+    /// `bare`: one server per node, a replica has the whole node (the restart-based setting).
+    /// `virtualized`: one server per VM, VMs share nodes (the migration-based setting).
+    pub mode: DeployMode,
+    /// Groups of identical nodes; node `k` of group `g` is named `g-k` (from 0).
+    pub nodes: Vec<NodeGroup>,
+    /// RAM kept for the host (dom0), in MB, on every node in virtualized mode.
+    #[serde(default = "default_host_ram_mb")]
+    pub host_reserved_ram_mb: f64,
+    /// Hypervisor CPU overhead: each CPU-second a VM uses costs `1 + hypervisor_overhead`
+    /// CPU-seconds of its node.
+    #[serde(default)]
+    pub hypervisor_overhead: f64,
+    /// Boot time of a new VM (virtualized `start-replica`), before its server starts.
+    #[serde(default = "default_vm_boot")]
+    pub vm_boot: Distribution,
+    /// Longest wait of a draining replica for its sessions to end, in seconds; then it stops.
+    #[serde(default = "default_drain_timeout_s")]
+    pub drain_timeout_s: f64,
+    /// Live migration.
+    #[serde(default)]
+    pub migration: Migration,
+}
+
+fn default_host_ram_mb() -> f64 {
+    512.0
+}
+fn default_vm_boot() -> Distribution {
+    Distribution::Deterministic { mean_ms: 20_000.0 }
+}
+fn default_drain_timeout_s() -> f64 {
+    300.0
+}
+
+/// Deployment mode.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployMode {
+    Bare,
+    Virtualized,
+}
+
+/// A group of identical nodes.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroup {
+    /// Name prefix of the group's nodes.
+    pub name: String,
+    /// Number of nodes.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// How many of them are on at start (the first ones); absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_at_start: Option<u32>,
+    /// CPU cores per node.
+    pub cores: f64,
+    /// Speed of one core relative to the reference core that demands are given for.
+    #[serde(default = "one_f")]
+    pub speed: f64,
+    /// RAM per node, in MB (10^6 bytes).
+    pub ram_mb: f64,
+    /// NIC bandwidth, in Mbit/s, shared by the migrations in and out of the node.
+    #[serde(default = "default_nic_mbps")]
+    pub nic_mbps: f64,
+    /// Power drawn as a function of CPU utilisation. Off: 0 W; booting and shutting down: idle.
+    #[serde(default)]
+    pub power: Power,
+    /// Time from power-on to ready, in seconds.
+    #[serde(default = "default_boot_s")]
+    pub boot_s: f64,
+    /// Time from power-off to off, in seconds.
+    #[serde(default = "default_shutdown_s")]
+    pub shutdown_s: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn default_nic_mbps() -> f64 {
+    1000.0
+}
+fn default_boot_s() -> f64 {
+    60.0
+}
+fn default_shutdown_s() -> f64 {
+    10.0
+}
+
+/// A node's power model.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(tag = "model", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Power {
+    /// SPECpower: watts at 0, 10, ..., 100% CPU load, interpolated linearly.
+    Table { watts: [f64; 11] },
+    /// Linear from idle to full load.
+    Linear { idle_w: f64, max_w: f64 },
+    /// SPECpower table of the HP ProLiant ML110 G4 (86 to 117 W).
+    HpMl110G4,
+    /// SPECpower table of the HP ProLiant ML110 G5 (93.7 to 135 W).
+    #[default]
+    HpMl110G5,
+}
+
+/// Live-migration model and limits.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Migration {
+    /// `precopy`: iterative pre-copy rounds then stop-and-copy (Clark et al. 2005, Xen, QEMU).
+    /// `simple`: RAM sent once at the available bandwidth, no downtime (CloudSim's model).
+    #[serde(default)]
+    pub model: MigrationModel,
+    /// Stop-and-copy starts once the rest can be sent within this time, in ms (QEMU: 30).
+    #[serde(default = "default_max_downtime_ms")]
+    pub max_downtime_ms: f64,
+    /// Stop-and-copy happens at the latest in this round (Xen: 30).
+    #[serde(default = "default_max_rounds")]
+    pub max_rounds: u32,
+    /// Stop-and-copy once this many times the RAM has been sent (Xen: 3).
+    #[serde(default = "default_max_total_factor")]
+    pub max_total_factor: f64,
+    /// Time to resume the VM on the destination after the last byte, in ms (part of downtime).
+    #[serde(default)]
+    pub resume_ms: f64,
+    /// Bandwidth cap of one migration, in Mbit/s; 0: only the NICs limit it.
+    #[serde(default)]
+    pub bandwidth_mbps: f64,
+    /// CPU used on the source node while a migration runs, in cores.
+    #[serde(default = "default_cpu_source")]
+    pub cpu_source_cores: f64,
+    /// CPU used on the destination node while a migration runs, in cores.
+    #[serde(default = "default_cpu_dest")]
+    pub cpu_dest_cores: f64,
+}
+
+fn default_max_downtime_ms() -> f64 {
+    30.0
+}
+fn default_max_rounds() -> u32 {
+    30
+}
+fn default_max_total_factor() -> f64 {
+    3.0
+}
+fn default_cpu_source() -> f64 {
+    0.1
+}
+fn default_cpu_dest() -> f64 {
+    0.05
+}
+
+impl Default for Migration {
+    fn default() -> Self {
+        Migration {
+            model: MigrationModel::default(),
+            max_downtime_ms: default_max_downtime_ms(),
+            max_rounds: default_max_rounds(),
+            max_total_factor: default_max_total_factor(),
+            resume_ms: 0.0,
+            bandwidth_mbps: 0.0,
+            cpu_source_cores: default_cpu_source(),
+            cpu_dest_cores: default_cpu_dest(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationModel {
+    #[default]
+    Precopy,
+    Simple,
+}
+
+/// A reconfiguration scripted at a given time (policies issue the same actions).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ScriptedAction {
+    /// Boot node `node`.
+    PowerOn { at_s: f64, node: String },
+    /// Shut node `node` down (refused while it hosts anything).
+    PowerOff { at_s: f64, node: String },
+    /// Start a new replica of `app`'s tier `tier` on node `node`.
+    StartReplica {
+        at_s: f64,
+        app: String,
+        tier: String,
+        node: String,
+    },
+    /// Stop replica `replica` (named `app.tier.k`); `drain` waits for its sessions first.
+    StopReplica {
+        at_s: f64,
+        replica: String,
+        #[serde(default)]
+        drain: bool,
+    },
+    /// Live-migrate VM `vm` (named like its replica, `app.tier.k`) to node `to`.
+    Migrate { at_s: f64, vm: String, to: String },
+}
+
+impl ScriptedAction {
+    pub fn at_s(&self) -> f64 {
+        match self {
+            ScriptedAction::PowerOn { at_s, .. }
+            | ScriptedAction::PowerOff { at_s, .. }
+            | ScriptedAction::StartReplica { at_s, .. }
+            | ScriptedAction::StopReplica { at_s, .. }
+            | ScriptedAction::Migrate { at_s, .. } => *at_s,
+        }
+    }
+}

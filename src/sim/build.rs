@@ -1,0 +1,263 @@
+//! Building the world of a run from a resolved scenario.
+
+use super::events::Event;
+use super::replicas::TierStart;
+use super::requests::RequestSlab;
+use super::world::{App, Host, Node, NodeState, Server, ServerState, Tier, Vm};
+use super::{curve_of, InfraRt, MechanismCounters, Simulation};
+use crate::engine::time::secs_to_ns;
+use crate::engine::{rng, EventQueue, SimTime};
+use crate::model::balancer::LoadBalancer;
+use crate::model::power::{EnergyMeter, PowerModel};
+use crate::model::PsServer;
+use crate::report::metrics::{Counters, ResponseStats};
+use crate::scenario::placement::{initial_placement, node_names, nodes_on_at_start};
+use crate::scenario::schema::{DeployMode, LoopKind, Power, Scenario};
+use crate::workload::distribution::Sampler;
+use crate::workload::mix::Mix;
+use std::sync::Arc;
+
+/// The power model of a node group.
+pub fn power_model(p: &Power) -> PowerModel {
+    match p {
+        Power::Table { watts } => PowerModel::Table { watts: *watts },
+        Power::Linear { idle_w, max_w } => PowerModel::Linear {
+            idle_w: *idle_w,
+            max_w: *max_w,
+        },
+        Power::HpMl110G4 => PowerModel::hp_proliant_ml110_g4(),
+        Power::HpMl110G5 => PowerModel::hp_proliant_ml110_g5(),
+    }
+}
+
+impl Simulation {
+    /// Builds the world of a validated, resolved scenario; `mixes[i]` is the session mix of app i.
+    ///
+    /// Panics if the scenario was not validated (e.g. an infeasible initial placement): load
+    /// scenarios through `scenario::load`, which reports such problems as input errors.
+    pub fn new(sc: &Scenario, mixes: Vec<Arc<Mix>>) -> Self {
+        assert_eq!(sc.apps.len(), mixes.len());
+        let mut nodes = Vec::new();
+        let mut infra = None;
+        let placement = match &sc.infrastructure {
+            None => None,
+            Some(inf) => {
+                let names = node_names(inf);
+                let on = nodes_on_at_start(inf);
+                let groups = inf.nodes.iter().flat_map(|g| (0..g.count).map(move |_| g));
+                for ((name, g), on) in names.into_iter().zip(groups).zip(on) {
+                    let power = power_model(&g.power);
+                    let mut meter = EnergyMeter::new(0);
+                    if on {
+                        meter.set_watts(0, power.idle_w());
+                    }
+                    nodes.push(Node {
+                        name,
+                        cores: g.cores,
+                        speed: g.speed,
+                        ram_mb: g.ram_mb,
+                        nic_mb_per_s: g.nic_mbps / 8.0,
+                        power,
+                        boot_ns: secs_to_ns(g.boot_s),
+                        shutdown_ns: secs_to_ns(g.shutdown_s),
+                        state: if on { NodeState::On } else { NodeState::Off },
+                        meter,
+                        up_ns: 0,
+                        up_since: on.then_some(SimTime::ZERO),
+                        bare_server: None,
+                        vms: Vec::new(),
+                        incoming_ram_mb: 0.0,
+                        migration_cpu_cores: 0.0,
+                        busy_cores: 0.0,
+                        busy_core_ns: 0.0,
+                        busy_since: SimTime::ZERO,
+                        interval_mark: (0.0, 0.0),
+                        waiting_starts: Vec::new(),
+                    });
+                }
+                infra = Some(InfraRt {
+                    virtualized: inf.mode == DeployMode::Virtualized,
+                    hypervisor_overhead: inf.hypervisor_overhead,
+                    host_reserved_ram_mb: inf.host_reserved_ram_mb,
+                    drain_timeout_ns: secs_to_ns(inf.drain_timeout_s),
+                    vm_boot: Sampler::new(&inf.vm_boot),
+                    migration: inf.migration.clone(),
+                });
+                Some(initial_placement(sc, inf).expect("validated scenario has a placement"))
+            }
+        };
+
+        let mut servers = Vec::new();
+        let mut vms = Vec::new();
+        let mut apps = Vec::new();
+        let mut max_tiers = 1;
+        for (ai, (a, mix)) in sc.apps.iter().zip(mixes).enumerate() {
+            max_tiers = max_tiers.max(a.tiers.len());
+            let mut tiers = Vec::new();
+            for (ti, t) in a.tiers.iter().enumerate() {
+                let mut ids = Vec::new();
+                for r in 0..t.replicas as usize {
+                    let s = servers.len() as u32;
+                    let name = format!("{}.{}.{r}", a.name, t.name);
+                    let (host, ps) = match (&placement, &infra) {
+                        (Some(p), Some(inf)) => {
+                            let n = p[ai][ti][r];
+                            let node = &mut nodes[n];
+                            if inf.virtualized {
+                                let v = vms.len() as u32;
+                                vms.push(Vm {
+                                    name: name.clone(),
+                                    server: s,
+                                    vcpus: t.cores,
+                                    ram_mb: t.vm_ram_mb,
+                                    node: n as u32,
+                                    migrating_to: None,
+                                    paused: false,
+                                    dirty_mb_per_s: t.dirty_mb_per_s,
+                                    dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
+                                    share_cores: 0.0,
+                                    alive: true,
+                                });
+                                node.vms.push(v);
+                                (
+                                    Host::Vm(v),
+                                    PsServer::new(t.cores, node.speed, SimTime::ZERO),
+                                )
+                            } else {
+                                node.bare_server = Some(s);
+                                (
+                                    Host::Node(n as u32),
+                                    PsServer::new(node.cores, node.speed, SimTime::ZERO),
+                                )
+                            }
+                        }
+                        _ => (Host::Dedicated, PsServer::new(t.cores, 1.0, SimTime::ZERO)),
+                    };
+                    servers.push(Server {
+                        name,
+                        ps,
+                        app: ai as u16,
+                        tier: ti as u16,
+                        host,
+                        state: ServerState::Active,
+                        pinned_sessions: 0,
+                        interval_mark: (0.0, 0.0),
+                        warmup_mark: (0.0, 0.0),
+                    });
+                    ids.push(s);
+                }
+                tiers.push(Tier {
+                    name: t.name.clone(),
+                    servers: ids,
+                    created: t.replicas,
+                    balancer: LoadBalancer::new(t.balancer),
+                });
+            }
+            let mut demand = Vec::new();
+            for inter in mix.interactions() {
+                for t in &a.tiers {
+                    let d = t
+                        .demands
+                        .get(&inter.name)
+                        .or(if inter.write {
+                            t.write_demand.as_ref()
+                        } else {
+                            None
+                        })
+                        .unwrap_or(&t.demand);
+                    demand.push(Sampler::new(d));
+                }
+            }
+            apps.push(App {
+                name: a.name.clone(),
+                loop_kind: a.clients.loop_kind,
+                mix,
+                tiers,
+                think: Sampler::new(&a.clients.think),
+                max_transitions: a.clients.max_transitions,
+                curve: curve_of(&a.clients.profile),
+                demand,
+                population: Vec::new(),
+                target: 0,
+                in_loop: 0,
+                arrivals: rng::stream(sc.seed, "arrivals", ai as u64, 0, 0),
+                arrivals_so_far: 0,
+                free_visitors: Vec::new(),
+            });
+        }
+        let horizon = SimTime::from_secs(sc.duration_s);
+        let mut sim = Simulation {
+            q: EventQueue::with_capacity(4096),
+            seed: sc.seed,
+            scenario_name: sc.name.clone(),
+            horizon,
+            warmup: SimTime::from_secs(sc.warmup_s).min(horizon),
+            report_interval_ns: secs_to_ns(sc.report_interval_s).max(1),
+            timeout_ns: secs_to_ns(sc.sla.request_timeout_s),
+            target_ns: secs_to_ns(sc.sla.response_target_ms / 1000.0),
+            target_ms: sc.sla.response_target_ms,
+            apps,
+            servers,
+            clients: Vec::new(),
+            requests: RequestSlab::new(max_tiers),
+            in_flight: 0,
+            counters: Counters::default(),
+            window: ResponseStats::default(),
+            interval: ResponseStats::default(),
+            last_report: SimTime::ZERO,
+            rows: Vec::new(),
+            node_rows: Vec::new(),
+            events: 0,
+            infra,
+            nodes,
+            vms,
+            migrations: Vec::new(),
+            scripted: sc.actions.clone(),
+            actions: Vec::new(),
+            mech: MechanismCounters::default(),
+            scratch_demand: Vec::new(),
+            tier_starts: sc
+                .apps
+                .iter()
+                .map(|a| {
+                    a.tiers
+                        .iter()
+                        .map(|t| TierStart {
+                            cores: t.cores,
+                            vm_ram_mb: t.vm_ram_mb,
+                            dirty_mb_per_s: t.dirty_mb_per_s,
+                            dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
+                            deploy: Sampler::new(&t.deploy_time),
+                            start: Sampler::new(&t.start_time),
+                            data_mb: t.data_mb,
+                        })
+                        .collect()
+                })
+                .collect(),
+        };
+        for n in 0..sim.nodes.len() {
+            sim.rebalance_node(SimTime::ZERO, n as u32);
+        }
+        for ai in 0..sim.apps.len() {
+            match sim.apps[ai].loop_kind {
+                LoopKind::Closed => sim
+                    .q
+                    .schedule(SimTime::ZERO, Event::PopulationChange { app: ai as u16 }),
+                LoopKind::Open => sim.schedule_next_arrival(ai as u16),
+            }
+        }
+        for (i, a) in sc.actions.iter().enumerate() {
+            sim.q.schedule(
+                SimTime::from_secs(a.at_s()),
+                Event::Scripted { index: i as u32 },
+            );
+        }
+        sim.q
+            .schedule(SimTime(sim.report_interval_ns), Event::Report);
+        if sim.warmup > SimTime::ZERO {
+            sim.q.schedule(sim.warmup, Event::WarmupEnd);
+        }
+        sim.check_invariants();
+        sim
+    }
+}

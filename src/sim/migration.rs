@@ -1,0 +1,316 @@
+//! Migration-based reconfiguration: pre-copy live migration of a VM between nodes.
+//!
+//! The arithmetic of rounds lives in `model::precopy`; here the simulation gives it bandwidth
+//! and a dirty rate, and carries out its consequences: RAM reserved on the destination from the
+//! start, CPU used on both ends (slowing co-located servers), NIC bandwidth shared max-min fairly
+//! by the migrations through each node, the VM paused during stop-and-copy and resume (its
+//! requests wait, they are not lost), and the VM moved to its destination at the end.
+
+use super::events::Event;
+use super::world::ServerState;
+use super::Simulation;
+use crate::engine::time::{ns_to_secs, secs_to_ns_ceil};
+use crate::engine::SimTime;
+use crate::model::maxmin::{max_min_fair, Flow};
+use crate::model::precopy::{Phase, Precopy, PrecopyParams};
+use crate::scenario::schema::MigrationModel;
+use reconf_api::{NodeId, Outcome, VmId};
+
+/// A migration under way (or finished: `done`).
+pub(crate) struct MigrationRt {
+    pub action: usize,
+    pub vm: u32,
+    pub src: u32,
+    pub dst: u32,
+    pub precopy: Precopy,
+    /// Current bandwidth (MB/s) and dirty rate (MB/s), constant since `last`.
+    pub bandwidth: f64,
+    pub dirty: f64,
+    pub last: SimTime,
+    pub gen: u32,
+    pub started: SimTime,
+    /// Data is still being sent (false from the end of stop-and-copy on).
+    pub transferring: bool,
+    pub done: bool,
+    pub cpu_src: f64,
+    pub cpu_dst: f64,
+}
+
+impl Simulation {
+    pub(super) fn start_migration(&mut self, now: SimTime, a: usize, vm: VmId, to: NodeId) {
+        let infra = self.infra.as_ref().expect("infra");
+        if !infra.virtualized {
+            return self.refuse(
+                now,
+                a,
+                "migration needs infrastructure.mode = \"virtualized\"",
+            );
+        }
+        let Some(v) = self.vms.get(vm.index()) else {
+            return self.refuse(now, a, "no such VM");
+        };
+        if !v.alive {
+            return self.refuse(now, a, "the VM no longer exists");
+        }
+        if v.migrating_to.is_some() {
+            return self.refuse(now, a, "the VM is already migrating");
+        }
+        if self.servers[v.server as usize].state == ServerState::Starting {
+            return self.refuse(now, a, "the VM is still starting");
+        }
+        let (src, dst) = (v.node, to.0);
+        if dst as usize >= self.nodes.len() {
+            return self.refuse(now, a, "no such node");
+        }
+        if dst == src {
+            return self.refuse(now, a, "the VM is already on that node");
+        }
+        let state = self.nodes[dst as usize].state;
+        if state != super::world::NodeState::On {
+            return self.refuse(now, a, format!("destination node is {}", state.label()));
+        }
+        let free = self.node_free_ram_mb(dst);
+        let ram = v.ram_mb;
+        if free + 1e-9 < ram {
+            return self.refuse(
+                now,
+                a,
+                format!("destination has {free:.0} MB of RAM free, the VM needs {ram:.0} MB"),
+            );
+        }
+        let m = &infra.migration;
+        let simple = m.model == MigrationModel::Simple;
+        let params = PrecopyParams {
+            ram_mb: ram,
+            // The simple model sends the RAM once and never pauses the VM.
+            max_downtime_s: if simple {
+                f64::INFINITY
+            } else {
+                m.max_downtime_ms / 1000.0
+            },
+            max_rounds: m.max_rounds,
+            max_total_factor: m.max_total_factor,
+            resume_s: if simple { 0.0 } else { m.resume_ms / 1000.0 },
+        };
+        let (cpu_src, cpu_dst) = (m.cpu_source_cores, m.cpu_dest_cores);
+        let vmi = vm.0;
+        self.vms[vmi as usize].migrating_to = Some(dst);
+        self.nodes[dst as usize].incoming_ram_mb += ram;
+        self.nodes[src as usize].migration_cpu_cores += cpu_src;
+        self.nodes[dst as usize].migration_cpu_cores += cpu_dst;
+        let id = self.migrations.len() as u32;
+        let dirty = if simple { 0.0 } else { self.vm_dirty_rate(vmi) };
+        self.migrations.push(MigrationRt {
+            action: a,
+            vm: vmi,
+            src,
+            dst,
+            precopy: Precopy::new(params),
+            bandwidth: 0.0,
+            dirty,
+            last: now,
+            gen: 0,
+            started: now,
+            transferring: true,
+            done: false,
+            cpu_src,
+            cpu_dst,
+        });
+        self.rebalance_node(now, src);
+        self.rebalance_node(now, dst);
+        self.reflow(now);
+        let _ = id;
+    }
+
+    /// The VM's dirty rate now, in MB/s: a base rate plus a rate per core of CPU it uses.
+    fn vm_dirty_rate(&self, v: u32) -> f64 {
+        let vm = &self.vms[v as usize];
+        if vm.paused {
+            0.0
+        } else {
+            vm.dirty_mb_per_s + vm.dirty_mb_per_cpu_s * vm.share_cores
+        }
+    }
+
+    /// Brings migration `m` up to `now` at its current bandwidth and dirty rate.
+    fn advance_migration(&mut self, now: SimTime, m: usize) {
+        let mig = &mut self.migrations[m];
+        let dt = ns_to_secs(now.since(mig.last));
+        if dt > 0.0 && mig.transferring {
+            mig.precopy.advance(dt, mig.bandwidth, mig.dirty);
+        }
+        mig.last = now;
+    }
+
+    /// The VM's CPU share changed (from `old_share` cores): bring its migration up to now with
+    /// the old dirty rate, then switch to the new one.
+    pub(super) fn update_migration_dirty_rate(&mut self, now: SimTime, v: u32, _old_share: f64) {
+        let simple = self
+            .infra
+            .as_ref()
+            .is_some_and(|i| i.migration.model == MigrationModel::Simple);
+        if simple {
+            return;
+        }
+        if let Some(m) = self.migrations.iter().position(|m| !m.done && m.vm == v) {
+            self.advance_migration(now, m);
+            self.migrations[m].dirty = self.vm_dirty_rate(v);
+        }
+    }
+
+    /// Recomputes the bandwidth of every transferring migration (max-min fair over the NICs of
+    /// both ends, each capped by the per-migration limit) and reschedules the round ends of
+    /// those whose bandwidth changed.
+    fn reflow(&mut self, now: SimTime) {
+        let active: Vec<usize> = (0..self.migrations.len())
+            .filter(|&m| self.migrations[m].transferring)
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        for &m in &active {
+            self.advance_migration(now, m);
+        }
+        let cap_mbps = self.infra.as_ref().expect("infra").migration.bandwidth_mbps;
+        let cap = if cap_mbps > 0.0 {
+            cap_mbps / 8.0
+        } else {
+            f64::INFINITY
+        };
+        let capacities: Vec<f64> = self.nodes.iter().map(|n| n.nic_mb_per_s).collect();
+        let flows: Vec<Flow> = active
+            .iter()
+            .map(|&m| {
+                Flow::new(
+                    vec![
+                        self.migrations[m].src as usize,
+                        self.migrations[m].dst as usize,
+                    ],
+                    cap,
+                )
+            })
+            .collect();
+        let rates = max_min_fair(&capacities, &flows);
+        for (&m, &rate) in active.iter().zip(&rates) {
+            let mig = &mut self.migrations[m];
+            if mig.bandwidth != rate || mig.gen == 0 {
+                mig.bandwidth = rate;
+                mig.gen += 1;
+                self.schedule_round_end(now, m);
+            }
+        }
+    }
+
+    fn schedule_round_end(&mut self, now: SimTime, m: usize) {
+        let mig = &self.migrations[m];
+        let t = mig.precopy.time_to_round_end(mig.bandwidth);
+        if t.is_finite() {
+            let at = now.plus_ns(secs_to_ns_ceil(t));
+            self.q.schedule(
+                at,
+                Event::MigrationRound {
+                    migration: m as u32,
+                    gen: mig.gen,
+                },
+            );
+        }
+    }
+
+    pub(super) fn on_migration_round(&mut self, now: SimTime, m: u32, gen: u32) {
+        let m = m as usize;
+        if self.migrations[m].gen != gen || !self.migrations[m].transferring {
+            return;
+        }
+        self.advance_migration(now, m);
+        let mig = &mut self.migrations[m];
+        let before = mig.precopy.phase();
+        let phase = mig.precopy.end_round(mig.bandwidth);
+        if phase == before {
+            // Checked a hair early: check again when the round is really sent.
+            self.schedule_round_end(now, m);
+            return;
+        }
+        match phase {
+            Phase::PreCopy { .. } => self.schedule_round_end(now, m),
+            Phase::StopAndCopy { .. } => {
+                let v = self.migrations[m].vm;
+                if self.migrations[m]
+                    .precopy
+                    .params()
+                    .max_downtime_s
+                    .is_finite()
+                {
+                    self.vms[v as usize].paused = true;
+                    self.migrations[m].dirty = 0.0;
+                    let src = self.migrations[m].src;
+                    self.rebalance_node(now, src);
+                }
+                self.schedule_round_end(now, m);
+            }
+            Phase::Done => self.end_transfer(now, m),
+        }
+    }
+
+    /// The last byte is sent: the VM now lives on its destination (still paused while it
+    /// resumes); the network and CPU the migration used are released.
+    fn end_transfer(&mut self, now: SimTime, m: usize) {
+        let (v, src, dst, cpu_src, cpu_dst) = {
+            let mig = &mut self.migrations[m];
+            mig.transferring = false;
+            (mig.vm, mig.src, mig.dst, mig.cpu_src, mig.cpu_dst)
+        };
+        let ram = self.vms[v as usize].ram_mb;
+        self.nodes[src as usize].vms.retain(|&x| x != v);
+        self.nodes[dst as usize].vms.push(v);
+        self.nodes[dst as usize].incoming_ram_mb -= ram;
+        self.nodes[src as usize].migration_cpu_cores -= cpu_src;
+        self.nodes[dst as usize].migration_cpu_cores -= cpu_dst;
+        let vm = &mut self.vms[v as usize];
+        vm.node = dst;
+        vm.migrating_to = None;
+        let resume_s = self.migrations[m].precopy.params().resume_s;
+        let paused = vm.paused;
+        self.rebalance_node(now, src);
+        self.rebalance_node(now, dst);
+        self.reflow(now);
+        if paused && resume_s > 0.0 {
+            let at = now.plus_ns(secs_to_ns_ceil(resume_s));
+            self.q.schedule(
+                at,
+                Event::MigrationResumed {
+                    migration: m as u32,
+                },
+            );
+        } else {
+            self.on_migration_resumed(now, m as u32);
+        }
+    }
+
+    pub(super) fn on_migration_resumed(&mut self, now: SimTime, m: u32) {
+        let m = m as usize;
+        let (v, dst, a) = (
+            self.migrations[m].vm,
+            self.migrations[m].dst,
+            self.migrations[m].action,
+        );
+        self.vms[v as usize].paused = false;
+        self.rebalance_node(now, dst);
+        let mig = &mut self.migrations[m];
+        mig.done = true;
+        let downtime_s = if mig.precopy.params().max_downtime_s.is_finite() {
+            mig.precopy.downtime_transfer_s() + mig.precopy.params().resume_s
+        } else {
+            0.0
+        };
+        let (mb, rounds, started) = (mig.precopy.sent_mb(), mig.precopy.rounds(), mig.started);
+        self.mech.migrations += 1;
+        self.mech.migration_downtime_ns += crate::engine::time::secs_to_ns(downtime_s);
+        self.mech.migration_time_ns += now.since(started);
+        self.mech.migration_mb += mb;
+        let r = &mut self.actions[a];
+        r.mb_sent = mb;
+        r.downtime_s = downtime_s;
+        r.rounds = rounds;
+        self.finish_action(now, a, Outcome::Done);
+    }
+}

@@ -1,0 +1,208 @@
+//! Reporting: the time-series rows at each interval, and the summary at the end.
+
+use super::Simulation;
+use crate::engine::time::ns_to_secs;
+use crate::engine::SimTime;
+use crate::report::{ActionRow, RunOutput, Summary, TimeseriesRow};
+use std::collections::BTreeMap;
+
+pub use crate::report::NodeRow;
+
+const J_PER_KWH: f64 = 3.6e6;
+
+impl Simulation {
+    pub(super) fn on_warmup_end(&mut self, now: SimTime) {
+        for s in &mut self.servers {
+            s.warmup_mark = s.ps.busy_and_capacity(now);
+        }
+    }
+
+    /// Brings a node's busy integral up to `now`.
+    fn node_busy_core_ns(&mut self, n: usize, now: SimTime) -> f64 {
+        let node = &mut self.nodes[n];
+        let dt = now.since(node.busy_since) as f64;
+        node.busy_core_ns += node.busy_cores * dt;
+        node.busy_since = now;
+        node.busy_core_ns
+    }
+
+    fn energy_j(&self, now: SimTime) -> f64 {
+        self.nodes.iter().map(|n| n.meter.joules(now.0)).sum()
+    }
+
+    /// Closes the reporting interval that ends at `now`.
+    pub(super) fn report(&mut self, now: SimTime) {
+        let dt_ns = now.since(self.last_report);
+        let dt_s = ns_to_secs(dt_ns);
+        let mut busy = vec![(0.0, 0.0); self.tier_count()];
+        for s in &mut self.servers {
+            let (b, c) = s.ps.busy_and_capacity(now);
+            let k = tier_index(&self.apps, s.app, s.tier);
+            busy[k].0 += b - s.interval_mark.0;
+            busy[k].1 += c - s.interval_mark.1;
+            s.interval_mark = (b, c);
+        }
+        let mut power_w = 0.0;
+        for n in 0..self.nodes.len() {
+            let b = self.node_busy_core_ns(n, now);
+            let node = &mut self.nodes[n];
+            let e = node.meter.joules(now.0);
+            let (b0, e0) = node.interval_mark;
+            node.interval_mark = (b, e);
+            let node_power = if dt_s > 0.0 { (e - e0) / dt_s } else { 0.0 };
+            power_w += node_power;
+            self.node_rows.push(NodeRow {
+                time_s: now.as_secs(),
+                node: node.name.clone(),
+                state: node.state.label().to_string(),
+                utilisation: ratio(b - b0, node.cores * dt_ns as f64),
+                power_w: node_power,
+            });
+        }
+        let nodes_up = self
+            .nodes
+            .iter()
+            .filter(|n| n.state != super::world::NodeState::Off)
+            .count() as u64;
+        let energy_kwh = self.energy_j(now) / J_PER_KWH;
+        self.rows.push(TimeseriesRow {
+            time_s: now.as_secs(),
+            active_clients: self.apps.iter().map(|a| a.in_loop).sum(),
+            throughput_rps: if dt_s > 0.0 {
+                self.interval.completed as f64 / dt_s
+            } else {
+                0.0
+            },
+            mean_response_ms: self.interval.mean_ms(),
+            p95_response_ms: self.interval.quantile_ms(0.95),
+            failures: self.interval.failed,
+            utilisation: busy.iter().map(|&(b, c)| ratio(b, c)).collect(),
+            nodes_up,
+            power_w,
+            energy_kwh,
+        });
+        self.interval.reset();
+        self.last_report = now;
+    }
+
+    fn tier_count(&self) -> usize {
+        self.apps.iter().map(|a| a.tiers.len()).sum()
+    }
+
+    fn tier_names(&self) -> Vec<String> {
+        self.apps
+            .iter()
+            .flat_map(|a| {
+                a.tiers
+                    .iter()
+                    .map(move |t| format!("{}.{}", a.name, t.name))
+            })
+            .collect()
+    }
+
+    pub(super) fn finish(mut self, wall_seconds: f64) -> RunOutput {
+        let end = self.horizon;
+        let names = self.tier_names();
+        let mut busy = vec![(0.0, 0.0); self.tier_count()];
+        for s in &mut self.servers {
+            let (b, c) = s.ps.busy_and_capacity(end);
+            let k = tier_index(&self.apps, s.app, s.tier);
+            busy[k].0 += b - s.warmup_mark.0;
+            busy[k].1 += c - s.warmup_mark.1;
+        }
+        let tier_utilisation: BTreeMap<String, f64> = names
+            .iter()
+            .cloned()
+            .zip(busy.iter().map(|&(b, c)| ratio(b, c)))
+            .collect();
+        let up_ns: u64 = self
+            .nodes
+            .iter()
+            .map(|n| n.up_ns + n.up_since.map_or(0, |s| end.since(s)))
+            .sum();
+        let window_s = ns_to_secs(end.since(self.warmup));
+        let w = &self.window;
+        let summary = Summary {
+            scenario: self.scenario_name.clone(),
+            seed: self.seed,
+            sim_seconds: end.as_secs(),
+            events: self.events,
+            events_per_s: if wall_seconds > 0.0 {
+                self.events as f64 / wall_seconds
+            } else {
+                0.0
+            },
+            wall_seconds,
+            requests_issued: self.counters.requests_issued,
+            requests_completed: self.counters.requests_completed,
+            requests_failed: self.counters.requests_failed,
+            requests_in_flight: self.in_flight,
+            throughput_rps: if window_s > 0.0 {
+                w.completed as f64 / window_s
+            } else {
+                0.0
+            },
+            mean_response_ms: w.mean_ms(),
+            p50_response_ms: w.quantile_ms(0.50),
+            p95_response_ms: w.quantile_ms(0.95),
+            p99_response_ms: w.quantile_ms(0.99),
+            sla_target_ms: self.target_ms,
+            sla_violation_fraction: w.sla_violation_fraction(),
+            sessions_started: self.counters.sessions_started,
+            sessions_completed: self.counters.sessions_completed,
+            sessions_lost: self.counters.sessions_lost,
+            migrations: self.mech.migrations,
+            migration_downtime_s: ns_to_secs(self.mech.migration_downtime_ns),
+            migration_time_s: ns_to_secs(self.mech.migration_time_ns),
+            migration_mb: self.mech.migration_mb,
+            replicas_started: self.mech.replicas_started,
+            replicas_stopped: self.mech.replicas_stopped,
+            actions_refused: self.mech.actions_refused,
+            actions_failed: self.mech.actions_failed,
+            node_hours: ns_to_secs(up_ns) / 3600.0,
+            energy_kwh: self.energy_j(end) / J_PER_KWH,
+            tier_utilisation,
+        };
+        let actions = self
+            .actions
+            .iter()
+            .map(|r| ActionRow {
+                id: r.id.0,
+                start_s: r.start.as_secs(),
+                end_s: r.end.map(SimTime::as_secs),
+                kind: r.action.kind().to_string(),
+                target: r.target.clone(),
+                destination: r.destination.clone(),
+                outcome: r.outcome.label().to_string(),
+                reason: r.outcome.reason().to_string(),
+                mb_sent: r.mb_sent,
+                downtime_ms: r.downtime_s * 1000.0,
+                rounds: r.rounds,
+            })
+            .collect();
+        RunOutput {
+            summary,
+            tier_names: names,
+            timeseries: self.rows,
+            actions,
+            nodes: self.node_rows,
+        }
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+/// Position of (app, tier) in the flattened list of all tiers.
+fn tier_index(apps: &[super::world::App], app: u16, tier: u16) -> usize {
+    apps[..app as usize]
+        .iter()
+        .map(|a| a.tiers.len())
+        .sum::<usize>()
+        + tier as usize
+}

@@ -1,0 +1,266 @@
+//! Restart-based reconfiguration: starting a replica (boot its node if needed, deploy, copy
+//! data, boot its VM, start its server, join the balancer) and stopping one (at once, losing
+//! its requests in progress and its sessions, or after draining its sessions).
+
+use super::events::Event;
+use super::world::{Host, NodeState, Server, ServerState, Vm};
+use super::Simulation;
+use crate::engine::time::secs_to_ns;
+use crate::engine::SimTime;
+use crate::model::PsServer;
+use crate::workload::distribution::Sampler;
+use reconf_api::{NodeId, Outcome, ReplicaId, TierRef};
+
+impl Simulation {
+    pub(super) fn start_replica(&mut self, now: SimTime, a: usize, tier: TierRef, node: NodeId) {
+        let (ai, ti, n) = (tier.app.index(), tier.tier as usize, node.0);
+        if ai >= self.apps.len() || ti >= self.apps[ai].tiers.len() {
+            return self.refuse(now, a, "no such tier");
+        }
+        if n as usize >= self.nodes.len() {
+            return self.refuse(now, a, "no such node");
+        }
+        let state = self.nodes[n as usize].state;
+        if state == NodeState::ShuttingDown {
+            return self.refuse(now, a, "node is shutting down");
+        }
+        let virtualized = self.infra.as_ref().is_some_and(|i| i.virtualized);
+        let t = self.tier_config(ai, ti);
+        let s = self.servers.len() as u32;
+        let name = {
+            let app = &mut self.apps[ai];
+            let tr = &mut app.tiers[ti];
+            let k = tr.created;
+            tr.created += 1;
+            format!("{}.{}.{k}", app.name, tr.name)
+        };
+        let speed = self.nodes[n as usize].speed;
+        let host = if virtualized {
+            let free = self.node_free_ram_mb(n);
+            if free + 1e-9 < t.vm_ram_mb {
+                self.apps[ai].tiers[ti].created -= 1;
+                return self.refuse(
+                    now,
+                    a,
+                    format!(
+                        "not enough RAM: {free:.0} MB free, {:.0} MB needed",
+                        t.vm_ram_mb
+                    ),
+                );
+            }
+            let v = self.vms.len() as u32;
+            self.vms.push(Vm {
+                name: name.clone(),
+                server: s,
+                vcpus: t.cores,
+                ram_mb: t.vm_ram_mb,
+                node: n,
+                migrating_to: None,
+                paused: false,
+                dirty_mb_per_s: t.dirty_mb_per_s,
+                dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
+                share_cores: 0.0,
+                alive: true,
+            });
+            self.nodes[n as usize].vms.push(v);
+            Host::Vm(v)
+        } else {
+            if let Some(other) = self.nodes[n as usize].bare_server {
+                self.apps[ai].tiers[ti].created -= 1;
+                let other = self.servers[other as usize].name.clone();
+                return self.refuse(
+                    now,
+                    a,
+                    format!("node already runs replica {other} (bare mode)"),
+                );
+            }
+            self.nodes[n as usize].bare_server = Some(s);
+            Host::Node(n)
+        };
+        let cores = if virtualized {
+            t.cores
+        } else {
+            self.nodes[n as usize].cores
+        };
+        self.servers.push(Server {
+            name,
+            ps: PsServer::new(cores, speed, now),
+            app: ai as u16,
+            tier: ti as u16,
+            host,
+            state: ServerState::Starting,
+            pinned_sessions: 0,
+            interval_mark: (0.0, 0.0),
+            warmup_mark: (0.0, 0.0),
+        });
+        self.actions[a].replica = Some(ReplicaId(s));
+        match state {
+            NodeState::On => self.deploy_replica(now, s),
+            NodeState::Booting => self.nodes[n as usize].waiting_starts.push(s),
+            NodeState::Off => {
+                self.nodes[n as usize].waiting_starts.push(s);
+                self.boot_node(now, n);
+            }
+            NodeState::ShuttingDown => unreachable!("refused above"),
+        }
+    }
+
+    /// The scenario's settings of a tier (a copy of what starting a replica needs).
+    fn tier_config(&self, ai: usize, ti: usize) -> TierStart {
+        self.tier_starts[ai][ti].clone()
+    }
+
+    /// The node of a starting replica is on: deploy, copy data, boot the VM, start the server.
+    pub(super) fn deploy_replica(&mut self, now: SimTime, s: u32) {
+        let server = &self.servers[s as usize];
+        let (ai, ti) = (server.app as usize, server.tier as usize);
+        let n = self
+            .node_of_server(s)
+            .expect("a started replica has a node");
+        let t = self.tier_config(ai, ti);
+        let a = self
+            .action_of_replica(s)
+            .expect("a starting replica has its action");
+        let mut rng = self.mechanism_rng(a);
+        let mut delay_s = t.deploy.sample_s(&mut rng);
+        if t.data_mb > 0.0 {
+            delay_s += t.data_mb / self.nodes[n as usize].nic_mb_per_s;
+            self.actions[a].mb_sent = t.data_mb;
+        }
+        if let Host::Vm(_) = self.servers[s as usize].host {
+            delay_s += self
+                .infra
+                .as_ref()
+                .expect("infra")
+                .vm_boot
+                .sample_s(&mut rng);
+        }
+        delay_s += t.start.sample_s(&mut rng);
+        self.q.schedule(
+            now.plus_ns(secs_to_ns(delay_s)),
+            Event::ReplicaReady { server: s },
+        );
+    }
+
+    fn action_of_replica(&self, s: u32) -> Option<usize> {
+        self.actions
+            .iter()
+            .rposition(|r| r.replica == Some(ReplicaId(s)) && r.outcome == Outcome::InProgress)
+    }
+
+    pub(super) fn on_replica_ready(&mut self, now: SimTime, s: u32) {
+        let server = &mut self.servers[s as usize];
+        server.state = ServerState::Active;
+        let (ai, ti) = (server.app as usize, server.tier as usize);
+        self.apps[ai].tiers[ti].servers.push(s);
+        self.mech.replicas_started += 1;
+        self.server_load_changed(now, s);
+        if let Some(a) = self.action_of_replica(s) {
+            self.finish_action(now, a, Outcome::Done);
+        }
+    }
+
+    pub(super) fn stop_replica(&mut self, now: SimTime, a: usize, replica: ReplicaId, drain: bool) {
+        let s = replica.0;
+        let Some(server) = self.servers.get(s as usize) else {
+            return self.refuse(now, a, "no such replica");
+        };
+        match server.state {
+            ServerState::Active => {}
+            ServerState::Starting => return self.refuse(now, a, "replica is still starting"),
+            ServerState::Draining => return self.refuse(now, a, "replica is already draining"),
+            ServerState::Stopped => return self.refuse(now, a, "replica is already stopped"),
+        }
+        if let Host::Vm(v) = server.host {
+            if self.vms[v as usize].migrating_to.is_some() {
+                return self.refuse(now, a, "its VM is migrating");
+            }
+        }
+        let (ai, ti) = (server.app as usize, server.tier as usize);
+        let tier = &mut self.apps[ai].tiers[ti];
+        if tier.servers.len() <= 1 {
+            return self.refuse(now, a, "it is the last active replica of its tier");
+        }
+        tier.servers.retain(|&x| x != s);
+        self.actions[a].replica = Some(replica);
+        if drain {
+            self.servers[s as usize].state = ServerState::Draining;
+            let timeout = self.infra.as_ref().expect("infra").drain_timeout_ns;
+            self.q
+                .schedule(now.plus_ns(timeout), Event::DrainTimeout { server: s });
+            self.maybe_finish_drain(now, s);
+        } else {
+            self.finish_stop(now, s);
+        }
+    }
+
+    /// A draining replica whose sessions have all ended and whose requests are served stops.
+    pub(super) fn maybe_finish_drain(&mut self, now: SimTime, s: u32) {
+        let server = &self.servers[s as usize];
+        if server.state == ServerState::Draining
+            && server.pinned_sessions == 0
+            && server.ps.jobs() == 0
+        {
+            self.finish_stop(now, s);
+        }
+    }
+
+    pub(super) fn on_drain_timeout(&mut self, now: SimTime, s: u32) {
+        if self.servers[s as usize].state == ServerState::Draining {
+            self.finish_stop(now, s);
+        }
+    }
+
+    /// Stops replica `s` now: its requests in progress fail, its sessions are lost, its VM is
+    /// destroyed (virtualized) or its node freed (bare).
+    fn finish_stop(&mut self, now: SimTime, s: u32) {
+        self.servers[s as usize].state = ServerState::Stopped;
+        let app = self.servers[s as usize].app;
+        let tier = self.servers[s as usize].tier as usize;
+        // Sessions held by this replica are lost.
+        for c in 0..self.clients.len() as u32 {
+            let cl = &self.clients[c as usize];
+            if cl.app == app && cl.sticky.get(tier) == Some(&s) {
+                self.lose_session(now, c);
+            }
+        }
+        // Requests in progress here fail.
+        let tokens = self.servers[s as usize].ps.drain_all(now);
+        let mut tokens = tokens;
+        tokens.sort_unstable(); // deterministic order whatever the heap's layout
+        for token in tokens {
+            let r = super::requests::RequestRef::from_token(token);
+            self.fail_request(now, r);
+            self.requests.remove(r);
+        }
+        let node = self.node_of_server(s);
+        match self.servers[s as usize].host {
+            Host::Vm(v) => {
+                let n = self.vms[v as usize].node;
+                self.nodes[n as usize].vms.retain(|&x| x != v);
+                self.vms[v as usize].alive = false;
+            }
+            Host::Node(n) => self.nodes[n as usize].bare_server = None,
+            Host::Dedicated => {}
+        }
+        if let Some(n) = node {
+            self.rebalance_node(now, n);
+        }
+        self.mech.replicas_stopped += 1;
+        if let Some(a) = self.action_of_replica(s) {
+            self.finish_action(now, a, Outcome::Done);
+        }
+    }
+}
+
+/// What starting a replica of a tier needs from the scenario.
+#[derive(Clone, Debug)]
+pub(crate) struct TierStart {
+    pub cores: f64,
+    pub vm_ram_mb: f64,
+    pub dirty_mb_per_s: f64,
+    pub dirty_mb_per_cpu_s: f64,
+    pub deploy: Sampler,
+    pub start: Sampler,
+    pub data_mb: f64,
+}
