@@ -160,20 +160,74 @@ impl RunOutput {
         String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
     }
 
-    /// Writes `summary.json`, `timeseries.csv` and `scenario.toml` (the resolved scenario) into
-    /// `dir`, creating it, each file atomically. The summary goes last: its presence marks a
-    /// complete run folder.
+    pub fn actions_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "id",
+            "start_s",
+            "end_s",
+            "kind",
+            "target",
+            "destination",
+            "outcome",
+            "reason",
+            "mb_sent",
+            "downtime_ms",
+            "rounds",
+        ])
+        .expect("in-memory csv");
+        for a in &self.actions {
+            w.write_record([
+                a.id.to_string(),
+                fmt_f(a.start_s),
+                a.end_s.map(fmt_f).unwrap_or_default(),
+                a.kind.clone(),
+                a.target.clone(),
+                a.destination.clone(),
+                a.outcome.clone(),
+                a.reason.clone(),
+                fmt_f(a.mb_sent),
+                fmt_f(a.downtime_ms),
+                a.rounds.to_string(),
+            ])
+            .expect("in-memory csv");
+        }
+        String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
+    }
+
+    pub fn nodes_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["time_s", "node", "state", "utilisation", "power_w"])
+            .expect("in-memory csv");
+        for n in &self.nodes {
+            w.write_record([
+                fmt_f(n.time_s),
+                n.node.clone(),
+                n.state.clone(),
+                fmt_f(n.utilisation),
+                fmt_f(n.power_w),
+            ])
+            .expect("in-memory csv");
+        }
+        String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
+    }
+
+    /// Writes `scenario.toml` (the resolved scenario), `timeseries.csv`, `nodes.csv`,
+    /// `actions.csv` and `summary.json` into `dir`, creating it, each file atomically. The
+    /// summary goes last: its presence marks a complete run folder.
     pub fn write_to(&self, dir: &Path, resolved_scenario_toml: &str) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        write_atomic(
-            &dir.join("scenario.toml"),
-            resolved_scenario_toml.as_bytes(),
-        )?;
-        write_atomic(
-            &dir.join("timeseries.csv"),
-            self.timeseries_csv().as_bytes(),
-        )?;
-        write_atomic(&dir.join("summary.json"), self.summary_json().as_bytes())
+        let files = [
+            ("scenario.toml", resolved_scenario_toml.to_string()),
+            ("timeseries.csv", self.timeseries_csv()),
+            ("nodes.csv", self.nodes_csv()),
+            ("actions.csv", self.actions_csv()),
+            ("summary.json", self.summary_json()),
+        ];
+        for (name, text) in files {
+            write_atomic(&dir.join(name), text.as_bytes())?;
+        }
+        Ok(())
     }
 }
 

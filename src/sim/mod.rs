@@ -114,20 +114,35 @@ impl Simulation {
     /// Runs to the horizon and returns what the users saw.
     pub fn run(mut self) -> RunOutput {
         let wall = Instant::now();
-        while let Some(t) = self.q.peek_time() {
-            if t >= self.horizon {
-                break;
-            }
-            let (now, ev) = self.q.pop().expect("peeked");
-            self.events += 1;
-            self.dispatch(now, ev);
-        }
+        self.run_until(self.horizon);
         let end = self.horizon;
         if end > self.last_report {
             self.report(end);
         }
         let wall_seconds = wall.elapsed().as_secs_f64();
         self.finish(wall_seconds)
+    }
+
+    /// Processes every event before `until` (at most the horizon); `run` finishes the run.
+    /// Lets a caller inspect the world mid-run, or act on it between steps.
+    pub fn run_until(&mut self, until: SimTime) {
+        let until = until.min(self.horizon);
+        while let Some(t) = self.q.peek_time() {
+            if t >= until {
+                break;
+            }
+            let (now, ev) = self.q.pop().expect("peeked");
+            self.events += 1;
+            self.dispatch(now, ev);
+        }
+    }
+
+    /// Sessions pinned (by a sticky balancer) to the replica named `name` (`app.tier.k`).
+    pub fn replica_sessions(&self, name: &str) -> Option<u64> {
+        self.servers
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.pinned_sessions)
     }
 
     fn dispatch(&mut self, now: SimTime, ev: Event) {
