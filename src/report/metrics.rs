@@ -68,6 +68,15 @@ impl ResponseStats {
         }
     }
 
+    /// The slowest completed request, in ms (0 if none).
+    pub fn max_ms(&self) -> f64 {
+        if self.completed == 0 {
+            0.0
+        } else {
+            self.hist.max() as f64 / 1000.0
+        }
+    }
+
     /// Share of requests that missed the SLA: slower than the target, or failed.
     pub fn sla_violation_fraction(&self) -> f64 {
         let all = self.completed + self.failed;

@@ -26,6 +26,7 @@ pub struct Summary {
     pub p50_response_ms: f64,
     pub p95_response_ms: f64,
     pub p99_response_ms: f64,
+    pub max_response_ms: f64,
     pub sla_target_ms: f64,
     pub sla_violation_fraction: f64,
     pub sessions_started: u64,

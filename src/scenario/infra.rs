@@ -125,7 +125,8 @@ pub struct Migration {
     /// Stop-and-copy starts once the rest can be sent within this time, in ms (QEMU: 30).
     #[serde(default = "default_max_downtime_ms")]
     pub max_downtime_ms: f64,
-    /// Stop-and-copy happens at the latest in this round (Xen: 30).
+    /// Stop-and-copy happens at the latest in this round, counted from 0 (Xen: 30); 0 makes a
+    /// cold migration (the VM is paused for the whole copy).
     #[serde(default = "default_max_rounds")]
     pub max_rounds: u32,
     /// Stop-and-copy once this many times the RAM has been sent (Xen: 3).

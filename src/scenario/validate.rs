@@ -298,9 +298,6 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
     let m = &infra.migration;
     let mp = format!("{p}.migration");
     positive(format!("{mp}.max_downtime_ms"), m.max_downtime_ms)?;
-    if m.max_rounds == 0 {
-        return Err(problem(format!("{mp}.max_rounds"), "must be at least 1"));
-    }
     if !(m.max_total_factor.is_finite() && m.max_total_factor >= 1.0) {
         return Err(problem(
             format!("{mp}.max_total_factor"),

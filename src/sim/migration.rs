@@ -116,10 +116,19 @@ impl Simulation {
             cpu_src,
             cpu_dst,
         });
+        if !simple
+            && matches!(
+                self.migrations[id as usize].precopy.phase(),
+                Phase::StopAndCopy { .. }
+            )
+        {
+            // A cold migration (max_rounds = 0): the VM stops for the whole copy.
+            self.vms[vmi as usize].paused = true;
+            self.migrations[id as usize].dirty = 0.0;
+        }
         self.rebalance_node(now, src);
         self.rebalance_node(now, dst);
         self.reflow(now);
-        let _ = id;
     }
 
     /// The VM's dirty rate now, in MB/s: a base rate plus a rate per core of CPU it uses.

@@ -146,6 +146,7 @@ impl Simulation {
             p50_response_ms: w.quantile_ms(0.50),
             p95_response_ms: w.quantile_ms(0.95),
             p99_response_ms: w.quantile_ms(0.99),
+            max_response_ms: w.max_ms(),
             sla_target_ms: self.target_ms,
             sla_violation_fraction: w.sla_violation_fraction(),
             sessions_started: self.counters.sessions_started,
