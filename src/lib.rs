@@ -8,11 +8,17 @@
 //! - [`model`]: servers (processor sharing), load balancers;
 //! - [`sim`]: the simulated backend that builds the world from a scenario and runs it;
 //! - [`report`]: metrics, `summary.json`, `timeseries.csv`, atomic writes;
+//! - [`batch`]: scenario batches (`reconf sweep`): parallel, resumable, with confidence intervals;
+//! - [`plot`]: figures of runs and sweeps (`reconf plot`);
+//! - [`compare`]: the regression gate (`reconf compare`);
 //! - [`cli`]: the `reconf` command.
 
+pub mod batch;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -3,8 +3,11 @@
 //! Exit codes: 0 success, 1 failure while running or writing (e.g. disk full), 2 bad input
 //! (scenario, trace, table or arguments), with one message naming the file, line and field.
 
+mod compare;
 mod keys;
+mod plot;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -20,7 +23,9 @@ and database tiers) under a load that varies over hours, deterministically: the 
 seed give byte-identical outputs.",
     after_help = "Examples:\n  reconf run scenarios/examples/rubis.toml --out out/rubis\n  \
 reconf run scenarios/examples/rubis.toml --seed 7 --set apps[0].tiers[1].replicas=3\n  \
-reconf validate scenarios/examples/rubis.toml\n  reconf keys > docs/scenario-keys.md"
+reconf validate scenarios/examples/rubis.toml\n  reconf keys > docs/scenario-keys.md\n  \
+reconf sweep scenarios/examples/rubis.toml --seeds 10 --set apps[0].tiers[1].replicas=1,2,3 --out out/sw\n  \
+reconf plot out/sw\n  reconf compare results/baselines/rubis/aggregate.csv out/sw/aggregate.csv"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -67,6 +72,37 @@ pub enum Command {
     /// Print the reference of every scenario key (unit, default, meaning) as Markdown.
     #[command(after_help = "Example:\n  reconf keys > docs/scenario-keys.md")]
     Keys,
+    /// Run a batch: scenarios x the product of --set axes x seeds, in parallel and resumable;
+    /// writes DIR/runs/<id>/, DIR/runs.csv and DIR/aggregate.csv (mean, sd, 95% CI).
+    #[command(
+        after_help = "Exit codes: 0 every run finished, 1 some run failed (recorded in \
+runs.csv and runs/<id>/error.txt) or a write failed, 2 bad input (nothing written).\n\n\
+Examples:\n  reconf sweep scenarios/examples/rubis.toml --seeds 10 -j 2 --out out/sw \\\n      \
+--set apps[0].tiers[1].replicas=1,2,3 --set 'apps[0].clients.profile={kind=\"constant\", value=500},{kind=\"constant\", value=900}' \\\n      \
+--baseline replicas=2\n  reconf sweep scenarios/examples/scripted-restart.toml scenarios/examples/scripted-migration.toml \\\n      \
+--seeds 20 --baseline scenario=scripted-restart --out out/restart-vs-migration\n  \
+reconf sweep scenarios/sweeps/baseline-rubis.toml --out out/rubis   # a sweep file\n\n\
+Rerun the same command after an interruption: finished runs are kept, the others redone."
+    )]
+    Sweep(sweep::SweepArgs),
+    /// Draw figures (SVG and PNG) of a run folder or a sweep folder into DIR/figures/.
+    #[command(
+        after_help = "Examples:\n  reconf plot out/rubis          # a run: time series\n  \
+reconf plot out/sw             # a sweep: comparisons with 95% CIs\n  \
+reconf plot out/sw --out paper/figures --metric p95_response_ms --metric energy_kwh"
+    )]
+    Plot(plot::PlotArgs),
+    /// Compare two summary.json or two aggregate.csv (or run/sweep folders) and flag regressions.
+    #[command(
+        after_help = "Exit codes: 0 no regression, 1 regression, 2 bad input.\n\n\
+With aggregates a metric regresses only when the 95% CI (Welch) of candidate - baseline lies \
+entirely on the worse side beyond the tolerance (relative to the baseline mean): noise does not \
+fail. With single summaries, worse by more than the tolerance is a regression.\n\n\
+Examples:\n  reconf compare results/baselines/rubis/aggregate.csv out/rubis/aggregate.csv\n  \
+reconf compare old/summary.json new/summary.json --metric p95_response_ms=0.05 --metric energy_kwh=0.02\n  \
+reconf compare a.csv b.csv --metric tier_utilisation.rubis.app:lower=0.1\n  reconf compare --list"
+    )]
+    Compare(compare::CompareArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -90,5 +126,8 @@ pub fn main() -> ExitCode {
             print!("{}", keys::reference_markdown());
             ExitCode::SUCCESS
         }
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Plot(args) => plot::plot(&args),
+        Command::Compare(args) => compare::compare(&args),
     }
 }

@@ -1,0 +1,144 @@
+//! `reconf sweep`: scenario batches.
+
+use super::run::input_error;
+use crate::batch::spec::{self, is_sweep_file, parse_axis, read_sweep_file};
+use crate::batch::{run_sweep, Progress, SweepError, SweepOptions};
+use crate::scenario::InputError;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The arguments of `reconf sweep`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// Scenario files (several make a `scenario` axis), or one sweep file (a TOML file with a
+    /// `[sweep]` table: `scenarios`, `seeds`, `set`, `axes`, `baseline`).
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Runs per configuration, with seeds 1..=N, the same for every configuration (common
+    /// random numbers: comparisons are paired). Overrides the sweep file's `seeds`.
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<u64>,
+    /// An axis: `path=v1,v2,...` (one value is an axis of one value). Values are TOML and are
+    /// split on top-level commas only (not inside `[]`, `{}` or quotes). Repeatable: the sweep
+    /// is the cartesian product of the axes.
+    #[arg(long = "set", value_name = "PATH=V1,V2,...")]
+    pub sets: Vec<String>,
+    /// Worker threads [default: the number of cores].
+    #[arg(short = 'j', long = "jobs", value_name = "THREADS")]
+    pub jobs: Option<usize>,
+    /// The sweep folder (created; an existing sweep folder is resumed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The baseline configuration: `AXIS=VALUE` (repeatable), or `scenario=LABEL`. Every
+    /// configuration is then compared, seed by seed, with the configuration that differs from
+    /// it only on these axes; `aggregate.csv` gets the differences and their 95% CI.
+    #[arg(long, value_name = "AXIS=VALUE")]
+    pub baseline: Vec<String>,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Turns the arguments into a sweep.
+pub fn spec_of(args: &SweepArgs) -> Result<spec::SweepSpec, InputError> {
+    let mut axes = Vec::new();
+    let (scenarios, fixed_sets, seeds, baseline) =
+        if args.inputs.len() == 1 && is_sweep_file(&args.inputs[0]) {
+            let f = read_sweep_file(&args.inputs[0])?;
+            axes = f.axes;
+            let baseline = if args.baseline.is_empty() {
+                f.baseline
+            } else {
+                args.baseline.clone()
+            };
+            (f.scenarios, f.fixed_sets, args.seeds.or(f.seeds), baseline)
+        } else {
+            if let Some(p) = args.inputs.iter().find(|p| is_sweep_file(p)) {
+                return Err(InputError::new(
+                    p.display().to_string(),
+                    "a sweep file is given alone, not with scenario files",
+                ));
+            }
+            (
+                args.inputs.clone(),
+                Vec::new(),
+                args.seeds,
+                args.baseline.clone(),
+            )
+        };
+    for s in &args.sets {
+        axes.push(parse_axis(s)?);
+    }
+    let seeds = seeds.ok_or_else(|| {
+        InputError::new(
+            "--seeds",
+            "give the number of seeds per configuration, e.g. --seeds 10",
+        )
+    })?;
+    spec::build(scenarios, fixed_sets, axes, seeds, &baseline)
+}
+
+pub fn sweep(args: &SweepArgs) -> ExitCode {
+    let spec = match spec_of(args) {
+        Ok(s) => s,
+        Err(e) => return input_error(&e),
+    };
+    if args.jobs == Some(0) {
+        return input_error(&InputError::new("-j", "needs at least 1 thread"));
+    }
+    let threads = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Progress::Bar
+    } else {
+        Progress::Lines
+    };
+    let opts = SweepOptions {
+        out: args.out.clone(),
+        threads,
+        progress,
+    };
+    let start = Instant::now();
+    match run_sweep(&spec, &opts) {
+        Ok(r) => {
+            if !args.quiet {
+                eprintln!(
+                    "sweep: {} runs ({} configurations x {} seeds): {} ok, {} failed, {} run now, \
+{} kept from before, in {:.1} s; results in {} (runs.csv, aggregate.csv)",
+                    r.runs,
+                    spec.config_count(),
+                    spec.seeds,
+                    r.collected.ok,
+                    r.collected.failed,
+                    r.ran,
+                    r.skipped,
+                    start.elapsed().as_secs_f64(),
+                    args.out.display()
+                );
+            }
+            if r.collected.failed > 0 || r.collected.missing > 0 {
+                eprintln!(
+                    "error: {} of {} runs failed; their errors are in runs.csv (status, error) \
+and runs/<id>/error.txt",
+                    r.collected.failed + r.collected.missing,
+                    r.runs
+                );
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(SweepError::Input(e)) => input_error(&e),
+        Err(SweepError::Io(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
