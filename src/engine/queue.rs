@@ -30,6 +30,9 @@ const BUCKETS: usize = 129;
 /// A queue of future events of type `E`, popped in (time, insertion) order.
 pub struct EventQueue<E> {
     buckets: Vec<Vec<Entry<E>>>,
+    /// Bit b of word b / 64 is set when bucket b is non-empty: finding the lowest non-empty
+    /// bucket is a few `trailing_zeros`, not a scan of 129 vectors.
+    nonempty: [u64; 3],
     /// The key of the last popped (or about to be popped) entry: no later key is smaller.
     last: u128,
     len: usize,
@@ -57,6 +60,7 @@ impl<E> EventQueue<E> {
         }
         EventQueue {
             buckets,
+            nonempty: [0; 3],
             last: 0,
             len: 0,
             next_seq: 0,
@@ -87,7 +91,18 @@ impl<E> EventQueue<E> {
         self.next_seq += 1;
         let b = self.bucket_of(entry.key());
         self.buckets[b].push(entry);
+        self.nonempty[b >> 6] |= 1 << (b & 63);
         self.len += 1;
+    }
+
+    /// The lowest non-empty bucket, if any.
+    #[inline]
+    fn first_nonempty(&self) -> Option<usize> {
+        self.nonempty
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != 0)
+            .map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
     }
 
     /// Schedules `event` `delay_ns` nanoseconds from now.
@@ -102,10 +117,11 @@ impl<E> EventQueue<E> {
         if !self.buckets[0].is_empty() {
             return;
         }
-        let Some(i) = (1..BUCKETS).find(|&i| !self.buckets[i].is_empty()) else {
+        let Some(i) = self.first_nonempty() else {
             return;
         };
         let mut bucket = std::mem::take(&mut self.buckets[i]);
+        self.nonempty[i >> 6] &= !(1 << (i & 63));
         self.last = bucket
             .iter()
             .map(Entry::key)
@@ -115,6 +131,7 @@ impl<E> EventQueue<E> {
             let b = self.bucket_of(e.key());
             debug_assert!(b < i);
             self.buckets[b].push(e);
+            self.nonempty[b >> 6] |= 1 << (b & 63);
         }
         // Give the (now empty) allocation back to its bucket for reuse.
         self.buckets[i] = bucket;
@@ -128,6 +145,9 @@ impl<E> EventQueue<E> {
         }
         self.settle();
         let e = self.buckets[0].pop().expect("settled");
+        if self.buckets[0].is_empty() {
+            self.nonempty[0] &= !1;
+        }
         self.len -= 1;
         self.now = SimTime(e.time);
         Some((self.now, e.event))

@@ -73,6 +73,8 @@ impl Simulation {
                         busy_since: SimTime::ZERO,
                         interval_mark: (0.0, 0.0),
                         waiting_starts: Vec::new(),
+                        vm_demand_total: 0.0,
+                        overcommitted: false,
                     });
                 }
                 infra = Some(InfraRt {
@@ -116,6 +118,7 @@ impl Simulation {
                                     dirty_mb_per_s: t.dirty_mb_per_s,
                                     dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
                                     share_cores: 0.0,
+                                    demand: 0.0,
                                     alive: true,
                                 });
                                 node.vms.push(v);
@@ -216,6 +219,7 @@ impl Simulation {
             actions: Vec::new(),
             mech: MechanismCounters::default(),
             scratch_demand: Vec::new(),
+            scratch_share: Vec::new(),
             tier_starts: sc
                 .apps
                 .iter()

@@ -22,10 +22,48 @@ impl Simulation {
             super::world::Host::Dedicated => {}
             super::world::Host::Node(n) => self.rebalance_node(now, n),
             super::world::Host::Vm(v) => {
-                let n = self.vms[v as usize].node;
-                self.rebalance_node(now, n)
+                if !self.vm_load_changed_fast(now, v) {
+                    let n = self.vms[v as usize].node;
+                    self.rebalance_node(now, n)
+                }
             }
         }
+    }
+
+    /// The common case of a job change in a VM, without recomputing the node's shares: nobody
+    /// on the node was short of CPU and nobody is now, so only this VM's demand and the node's
+    /// busy cores change (its PS server keeps its full vCPUs). Returns false when the full
+    /// rebalance is needed.
+    #[inline]
+    fn vm_load_changed_fast(&mut self, now: SimTime, v: u32) -> bool {
+        let Some(infra) = &self.infra else {
+            return false;
+        };
+        let overhead = 1.0 + infra.hypervisor_overhead;
+        let vm = &self.vms[v as usize];
+        let node = &self.nodes[vm.node as usize];
+        if node.overcommitted || vm.paused || vm.migrating_to.is_some() {
+            return false;
+        }
+        let server = &self.servers[vm.server as usize];
+        if server.state == ServerState::Starting {
+            return false;
+        }
+        let d = (server.ps.jobs() as f64).min(vm.vcpus) * overhead;
+        let total = node.vm_demand_total - vm.demand + d;
+        let cap = (node.cores - node.migration_cpu_cores).max(0.0);
+        if total > cap {
+            return false;
+        }
+        let n = vm.node;
+        let vm = &mut self.vms[v as usize];
+        vm.demand = d;
+        vm.share_cores = d / overhead;
+        let node = &mut self.nodes[n as usize];
+        node.vm_demand_total = total;
+        let busy = total + node.migration_cpu_cores;
+        self.set_node_busy(now, n, busy);
+        true
     }
 
     /// The power the node draws now, from its state and busy cores.
@@ -48,7 +86,11 @@ impl Simulation {
         let speed = node.speed;
         let busy = if virtualized {
             let cap = (node.cores - node.migration_cpu_cores).max(0.0);
-            self.scratch_demand.clear();
+            // Scratch buffers, taken out of `self` for the loop and put back after.
+            let mut demand = std::mem::take(&mut self.scratch_demand);
+            let mut shares = std::mem::take(&mut self.scratch_share);
+            demand.clear();
+            shares.clear();
             for &v in &node.vms {
                 let vm = &self.vms[v as usize];
                 let s = &self.servers[vm.server as usize];
@@ -57,16 +99,26 @@ impl Simulation {
                 } else {
                     (s.ps.jobs() as f64).min(vm.vcpus) * overhead
                 };
-                self.scratch_demand.push(d);
+                demand.push(d);
             }
-            let shares = share_one(cap, &self.scratch_demand);
+            // Usually nobody is short of CPU: every VM gets what it wants, nothing to share.
+            let total: f64 = demand.iter().sum();
+            let node = &mut self.nodes[n as usize];
+            node.vm_demand_total = total;
+            node.overcommitted = total > cap;
+            if total <= cap {
+                shares.extend_from_slice(&demand);
+            } else {
+                shares.extend(share_one(cap, &demand));
+            }
             for (i, &share) in shares.iter().enumerate() {
                 let v = self.nodes[n as usize].vms[i];
                 let share_cores = share / overhead;
-                let wanted = self.scratch_demand[i] / overhead;
+                let wanted = demand[i] / overhead;
                 let vm = &mut self.vms[v as usize];
                 let old_share = vm.share_cores;
                 vm.share_cores = share_cores;
+                vm.demand = demand[i];
                 let cores = if vm.paused {
                     0.0
                 } else if share_cores + SHARE_EPS >= wanted {
@@ -85,7 +137,10 @@ impl Simulation {
                     self.schedule_wakeup(server, w);
                 }
             }
-            shares.iter().sum::<f64>() + self.nodes[n as usize].migration_cpu_cores
+            let busy = shares.iter().sum::<f64>() + self.nodes[n as usize].migration_cpu_cores;
+            self.scratch_demand = demand;
+            self.scratch_share = shares;
+            busy
         } else {
             match node.bare_server {
                 Some(s) if self.servers[s as usize].state != ServerState::Starting => {

@@ -95,6 +95,7 @@ pub struct Simulation {
     mech: MechanismCounters,
     /// Scratch buffers for CPU sharing (no allocation per event).
     scratch_demand: Vec<f64>,
+    scratch_share: Vec<f64>,
     /// Per app, per tier: what starting a replica needs.
     tier_starts: Vec<Vec<replicas::TierStart>>,
 }

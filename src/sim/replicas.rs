@@ -60,6 +60,7 @@ impl Simulation {
                 dirty_mb_per_s: t.dirty_mb_per_s,
                 dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
                 share_cores: 0.0,
+                demand: 0.0,
                 alive: true,
             });
             self.nodes[n as usize].vms.push(v);

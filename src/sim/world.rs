@@ -178,6 +178,10 @@ pub struct Node {
     pub interval_mark: (f64, f64),
     /// Replicas waiting for this node to boot before they deploy.
     pub waiting_starts: Vec<u32>,
+    /// Virtualized: the VMs' CPU demands in node cores (hypervisor overhead included), as of
+    /// the last update, and whether some VM then got less than it wanted.
+    pub vm_demand_total: f64,
+    pub overcommitted: bool,
 }
 
 /// A virtual machine hosting one server.
@@ -195,6 +199,8 @@ pub struct Vm {
     pub dirty_mb_per_cpu_s: f64,
     /// Cores the VM is granted now (its share of the node).
     pub share_cores: f64,
+    /// Its CPU demand in node cores (hypervisor overhead included) as of the last update.
+    pub demand: f64,
     /// False once its replica stopped and the VM was destroyed.
     pub alive: bool,
 }
