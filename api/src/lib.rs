@@ -7,6 +7,17 @@
 
 use std::fmt;
 
+mod params;
+mod policy;
+mod view;
+
+pub use params::{ParamSpec, ParamValue, Params};
+pub use policy::Policy;
+pub use view::{
+    ActionView, AppView, Mode, NodeState, NodeView, ReplicaState, ReplicaView, TierView, View,
+    VmView,
+};
+
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

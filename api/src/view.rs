@@ -1,0 +1,182 @@
+//! The read-only view a policy decides on: what a monitoring system would show at the end of a
+//! control period. CPU figures are averages over that period, computed the way a real probe
+//! does (busy time / period), so a policy tuned in simulation reads the same numbers on libvirt.
+
+use crate::{Action, ActionId, AppId, NodeId, Outcome, ReplicaId, TierRef, VmId};
+
+/// How servers are deployed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// No infrastructure model: dedicated servers, nothing to reconfigure.
+    Dedicated,
+    /// One replica per node (restart-based reconfiguration).
+    Bare,
+    /// One replica per VM, VMs on nodes (migration-based reconfiguration).
+    Virtualized,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    Off,
+    Booting,
+    On,
+    ShuttingDown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaState {
+    Starting,
+    Active,
+    Draining,
+    Stopped,
+}
+
+/// Everything a policy may look at, at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    /// Time of the view, in seconds since the start.
+    pub now_s: f64,
+    /// Length of the control period the averages cover, in seconds.
+    pub period_s: f64,
+    pub mode: Mode,
+    /// RAM every node keeps for its host (dom0), in MB; VMs can use the rest.
+    pub host_reserved_ram_mb: f64,
+    /// Indexed by `NodeId`.
+    pub nodes: Vec<NodeView>,
+    /// Indexed by `VmId` (stopped VMs stay, with `alive = false`).
+    pub vms: Vec<VmView>,
+    /// Indexed by `ReplicaId` (stopped replicas stay, in state `Stopped`).
+    pub replicas: Vec<ReplicaView>,
+    /// Indexed by `AppId`.
+    pub apps: Vec<AppView>,
+    /// Actions still in progress, and those that ended since the previous view.
+    pub actions: Vec<ActionView>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub name: String,
+    pub state: NodeState,
+    pub cores: f64,
+    /// Relative speed of one core.
+    pub speed: f64,
+    pub ram_mb: f64,
+    /// RAM free for a new VM, in MB (host reserve, VMs and incoming migrations deducted).
+    pub free_ram_mb: f64,
+    /// Busy share of its cores over the period (0..1), as a probe measures it.
+    pub cpu_utilisation: f64,
+    /// Mean power over the period, in W.
+    pub power_w: f64,
+    /// VMs on the node (virtualized), including those migrating away.
+    pub vms: Vec<VmId>,
+    /// The replica on the node (bare), starting or running.
+    pub replica: Option<ReplicaId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmView {
+    pub id: VmId,
+    pub name: String,
+    pub alive: bool,
+    pub node: NodeId,
+    pub migrating_to: Option<NodeId>,
+    pub vcpus: f64,
+    pub ram_mb: f64,
+    pub replica: ReplicaId,
+    /// Cores of its node it used on average over the period (hypervisor overhead excluded).
+    pub cpu_cores_used: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaView {
+    pub id: ReplicaId,
+    pub name: String,
+    pub tier: TierRef,
+    pub state: ReplicaState,
+    pub node: Option<NodeId>,
+    pub vm: Option<VmId>,
+    /// Busy share of the replica's own CPU capacity over the period (0..1).
+    pub cpu_utilisation: f64,
+    /// Sessions held by the replica (pinned by a sticky balancer): lost if it stops at once.
+    pub sessions: u64,
+    /// Requests in progress now.
+    pub requests_in_progress: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TierView {
+    pub tier: TierRef,
+    pub name: String,
+    /// Its replicas, in order of creation, whatever their state.
+    pub replicas: Vec<ReplicaId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppView {
+    pub id: AppId,
+    pub name: String,
+    pub tiers: Vec<TierView>,
+    /// Clients in the loop now.
+    pub clients: u64,
+    /// Over the period: completed requests per second, mean and p95 response time, failures.
+    pub throughput_rps: f64,
+    pub mean_response_ms: f64,
+    pub p95_response_ms: f64,
+    pub failed_requests: u64,
+    pub sla_target_ms: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionView {
+    pub id: ActionId,
+    pub action: Action,
+    pub started_s: f64,
+    pub ended_s: Option<f64>,
+    pub outcome: Outcome,
+}
+
+impl View {
+    pub fn node(&self, id: NodeId) -> &NodeView {
+        &self.nodes[id.index()]
+    }
+
+    pub fn vm(&self, id: VmId) -> &VmView {
+        &self.vms[id.index()]
+    }
+
+    pub fn replica(&self, id: ReplicaId) -> &ReplicaView {
+        &self.replicas[id.index()]
+    }
+
+    /// The replicas of a tier in a given state.
+    pub fn tier_replicas(
+        &self,
+        tier: TierRef,
+        state: ReplicaState,
+    ) -> impl Iterator<Item = &ReplicaView> {
+        self.replicas
+            .iter()
+            .filter(move |r| r.tier == tier && r.state == state)
+    }
+
+    /// Actions still in progress.
+    pub fn in_flight(&self) -> impl Iterator<Item = &ActionView> {
+        self.actions
+            .iter()
+            .filter(|a| a.outcome == Outcome::InProgress)
+    }
+
+    /// Whether an action in progress involves node `n` (powering it, starting on it, migrating
+    /// to it).
+    pub fn node_busy_with_actions(&self, n: NodeId) -> bool {
+        self.in_flight().any(|a| match &a.action {
+            Action::PowerOn { node } | Action::PowerOff { node } => *node == n,
+            Action::StartReplica { node, .. } => *node == n,
+            Action::Migrate { to, vm } => {
+                *to == n || self.vms.get(vm.index()).is_some_and(|v| v.node == n)
+            }
+            Action::StopReplica { .. } => false,
+        })
+    }
+}

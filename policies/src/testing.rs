@@ -1,0 +1,144 @@
+//! Hand-built views for the policies' unit tests.
+
+use crate::api::*;
+
+/// A view under construction: nodes, then VMs (virtualized) or replicas (bare).
+pub struct ViewBuilder {
+    pub view: View,
+}
+
+impl ViewBuilder {
+    pub fn new(mode: Mode, now_s: f64) -> Self {
+        ViewBuilder {
+            view: View {
+                now_s,
+                period_s: 30.0,
+                mode,
+                host_reserved_ram_mb: 512.0,
+                nodes: Vec::new(),
+                vms: Vec::new(),
+                replicas: Vec::new(),
+                apps: vec![AppView {
+                    id: AppId(0),
+                    name: "a".into(),
+                    tiers: Vec::new(),
+                    clients: 100,
+                    throughput_rps: 10.0,
+                    mean_response_ms: 50.0,
+                    p95_response_ms: 100.0,
+                    failed_requests: 0,
+                    sla_target_ms: 500.0,
+                }],
+                actions: Vec::new(),
+            },
+        }
+    }
+
+    /// A node with `cores`, `ram_mb`, state and CPU utilisation.
+    pub fn node(mut self, state: NodeState, cores: f64, ram_mb: f64, cpu: f64) -> Self {
+        let id = NodeId(self.view.nodes.len() as u32);
+        self.view.nodes.push(NodeView {
+            id,
+            name: format!("node-{}", id.0),
+            state,
+            cores,
+            speed: 1.0,
+            ram_mb,
+            free_ram_mb: if state == NodeState::On {
+                ram_mb - 512.0
+            } else {
+                0.0
+            },
+            cpu_utilisation: cpu,
+            power_w: 100.0,
+            vms: Vec::new(),
+            replica: None,
+        });
+        self
+    }
+
+    fn tier(&mut self, tier: u32) -> TierRef {
+        let t = TierRef {
+            app: AppId(0),
+            tier,
+        };
+        let app = &mut self.view.apps[0];
+        while app.tiers.len() <= tier as usize {
+            let k = app.tiers.len() as u32;
+            app.tiers.push(TierView {
+                tier: TierRef {
+                    app: AppId(0),
+                    tier: k,
+                },
+                name: format!("t{k}"),
+                replicas: Vec::new(),
+            });
+        }
+        t
+    }
+
+    /// A replica of `tier` on node `node` (bare) or in a new VM on it (virtualized), with its
+    /// CPU utilisation; a VM uses `cpu × vcpus` cores of its node.
+    pub fn replica(mut self, tier: u32, node: u32, cpu: f64, vcpus: f64, ram_mb: f64) -> Self {
+        let t = self.tier(tier);
+        let id = ReplicaId(self.view.replicas.len() as u32);
+        let n = NodeId(node);
+        let vm = if self.view.mode == Mode::Virtualized {
+            let v = VmId(self.view.vms.len() as u32);
+            self.view.vms.push(VmView {
+                id: v,
+                name: format!("vm{}", v.0),
+                alive: true,
+                node: n,
+                migrating_to: None,
+                vcpus,
+                ram_mb,
+                replica: id,
+                cpu_cores_used: cpu * vcpus,
+            });
+            let node = &mut self.view.nodes[node as usize];
+            node.vms.push(v);
+            node.free_ram_mb -= ram_mb;
+            Some(v)
+        } else {
+            self.view.nodes[node as usize].replica = Some(id);
+            None
+        };
+        self.view.replicas.push(ReplicaView {
+            id,
+            name: format!("a.t{tier}.{}", id.0),
+            tier: t,
+            state: ReplicaState::Active,
+            node: Some(n),
+            vm,
+            cpu_utilisation: cpu,
+            sessions: 10,
+            requests_in_progress: 1,
+        });
+        self.view.apps[0].tiers[tier as usize].replicas.push(id);
+        self
+    }
+
+    pub fn action(mut self, action: Action, outcome: Outcome) -> Self {
+        let id = ActionId(self.view.actions.len() as u32);
+        self.view.actions.push(ActionView {
+            id,
+            action,
+            started_s: 0.0,
+            ended_s: None,
+            outcome,
+        });
+        self
+    }
+
+    pub fn build(self) -> View {
+        self.view
+    }
+}
+
+/// The view at a later time with the same state (to make conditions last).
+pub fn at(view: &View, now_s: f64) -> View {
+    let mut v = view.clone();
+    v.now_s = now_s;
+    v
+}
