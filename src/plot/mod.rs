@@ -235,11 +235,8 @@ pub fn describe(key: &str) -> String {
             return format!("{} ({unit})", base.replace('_', " "));
         }
     }
-    if key.starts_with("tier_utilisation.") {
-        return format!(
-            "{} utilisation (fraction)",
-            &key["tier_utilisation.".len()..]
-        );
+    if let Some(tier) = key.strip_prefix("tier_utilisation.") {
+        return format!("{tier} utilisation (fraction)");
     }
     key.replace('_', " ")
 }
