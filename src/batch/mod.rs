@@ -292,7 +292,8 @@ pub fn run_sweep(spec: &SweepSpec, opts: &SweepOptions) -> Result<SweepReport, S
     };
     let done = AtomicU64::new(skipped);
     let failed = AtomicU64::new(0);
-    let step = (total / 20).max(1);
+    // About ten progress lines per sweep in logs.
+    let step = total.div_ceil(10).max(1);
     let start = Instant::now();
     let lines = opts.progress == Progress::Lines;
     if lines {
