@@ -122,7 +122,9 @@ impl Policy for ThresholdMigration {
                 self.last_action_s = Some(view.now_s);
             }
         }
-        if self.power_off_idle && !busy {
+        // An empty node may be just what an overloaded one needs: power off only when none is.
+        let any_hot = cpu.values().any(|&c| c > self.high);
+        if self.power_off_idle && !busy && !any_hot {
             let targets: Vec<NodeId> = actions
                 .iter()
                 .filter_map(|a| match a {
@@ -152,6 +154,9 @@ impl ThresholdMigration {
     fn spread(&self, view: &View, plans: &mut [Plan], overloaded: &[NodeId]) -> Vec<Action> {
         let mut actions = Vec::new();
         for &src in overloaded {
+            if view.node(src).vms.len() < 2 {
+                continue; // a VM alone on its node is as well there as anywhere
+            }
             let mut vms: Vec<VmId> = view.node(src).vms.clone();
             vms.retain(|v| view.vm(*v).migrating_to.is_none());
             vms.sort_by(|a, b| {
@@ -190,14 +195,23 @@ impl ThresholdMigration {
                 }
             }
             if !moved {
+                // A new node helps only if one of this node's VMs would fit on it alone.
                 let booting = view.nodes.iter().any(|n| n.state == NodeState::Booting);
-                let off = view
-                    .nodes
-                    .iter()
-                    .find(|n| n.state == NodeState::Off)
-                    .map(|n| n.id);
-                if let (false, Some(node)) = (booting, off) {
-                    actions.push(Action::PowerOn { node });
+                let off = view.nodes.iter().find(|n| n.state == NodeState::Off);
+                let helps = off.is_some_and(|n| {
+                    let empty = Plan {
+                        id: n.id,
+                        cores: n.cores,
+                        busy_cores: 0.0,
+                        free_ram_mb: n.ram_mb - view.host_reserved_ram_mb,
+                    };
+                    view.node(src).vms.iter().any(|v| {
+                        let vm = view.vm(*v);
+                        self.fits(&empty, vm.cpu_cores_used, vm.ram_mb)
+                    })
+                });
+                if let (false, true, Some(node)) = (booting, helps, off) {
+                    actions.push(Action::PowerOn { node: node.id });
                     return actions;
                 }
             }
@@ -230,7 +244,13 @@ impl ThresholdMigration {
                 .then(vb.ram_mb.total_cmp(&va.ram_mb))
                 .then(a.cmp(b))
         });
-        let mut trial: Vec<Plan> = plans.iter().filter(|p| p.id != src).cloned().collect();
+        // Only nodes that already host VMs receive: moving everything to an empty node would
+        // save nothing.
+        let mut trial: Vec<Plan> = plans
+            .iter()
+            .filter(|p| p.id != src && !view.node(p.id).vms.is_empty())
+            .cloned()
+            .collect();
         // Fill the fullest nodes first, so that the emptiest stay empty.
         trial.sort_by(|a, b| {
             (b.busy_cores / b.cores)
@@ -304,6 +324,17 @@ mod tests {
             decide_sustained(&v),
             vec![Action::PowerOn { node: NodeId(2) }]
         );
+    }
+
+    #[test]
+    fn no_node_is_powered_on_for_a_vm_too_big_for_any_node() {
+        // The only VM uses 1.9 of 2 cores: alone on a fresh node it would still be above 60%.
+        let v = ViewBuilder::new(Mode::Virtualized, 0.0)
+            .node(NodeState::On, 2.0, 4096.0, 0.95)
+            .node(NodeState::Off, 2.0, 4096.0, 0.0)
+            .replica(0, 0, 0.95, 2.0, 512.0)
+            .build();
+        assert!(decide_sustained(&v).is_empty());
     }
 
     #[test]

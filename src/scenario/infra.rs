@@ -222,3 +222,36 @@ impl ScriptedAction {
         }
     }
 }
+
+/// The reconfiguration policy and its control loop.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// A built-in policy: `static`, `threshold-replication`, `threshold-migration`,
+    /// `response-time-target` (`reconf policies` lists them with their parameters).
+    pub name: String,
+    /// Control period: the policy sees the averages of the last period and acts, every
+    /// `period_s` seconds.
+    #[serde(default = "default_period_s")]
+    pub period_s: f64,
+    /// Monitoring noise: standard deviation of a multiplicative Gaussian error on the CPU
+    /// figures of the view (0: exact), drawn from its own random stream.
+    #[serde(default)]
+    pub monitoring_noise: f64,
+    /// The policy's parameters (`reconf policies` lists them with their defaults).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, ParamToml>,
+}
+
+fn default_period_s() -> f64 {
+    30.0
+}
+
+/// A policy parameter's value.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum ParamToml {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}

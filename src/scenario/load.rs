@@ -58,6 +58,7 @@ pub fn load_str(
     let locate = |p: Problem| locate_problem(p, src, shown, &overrides);
     validate::check(&scenario).map_err(locate)?;
     validate::check_infrastructure(&scenario).map_err(locate)?;
+    validate::check_policy(&scenario).map_err(locate)?;
     let scenario = resolve_files(scenario, src, shown, base_dir, &overrides)?;
     let mixes = build_mixes(&scenario, src, shown, &overrides)?;
     validate::check_demand_names(&scenario, &mixes).map_err(locate)?;

@@ -5,7 +5,8 @@
 //! Units are in the key names (`_s`, `_ms`). Unknown keys are rejected.
 
 pub use super::infra::{
-    DeployMode, Infrastructure, Migration, MigrationModel, NodeGroup, Power, ScriptedAction,
+    DeployMode, Infrastructure, Migration, MigrationModel, NodeGroup, ParamToml, PolicyConfig,
+    Power, ScriptedAction,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,10 @@ pub struct Scenario {
     /// with no nodes, energy or reconfiguration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infrastructure: Option<Infrastructure>,
+    /// The reconfiguration policy, called every control period. Absent: no policy (scripted
+    /// actions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyConfig>,
     /// Reconfiguration actions scripted at given times (`[[actions]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<ScriptedAction>,

@@ -396,3 +396,38 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+/// The policy's parameters as the policy crate takes them.
+pub fn policy_params(
+    cfg: &super::schema::PolicyConfig,
+) -> std::collections::BTreeMap<String, reconf_api::ParamValue> {
+    use super::schema::ParamToml;
+    use reconf_api::ParamValue;
+    cfg.params
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                ParamToml::Bool(b) => ParamValue::Bool(*b),
+                ParamToml::Number(x) => ParamValue::Number(*x),
+                ParamToml::Text(t) => ParamValue::Text(t.clone()),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// Checks the policy section: a known policy, valid parameters, a positive period.
+pub fn check_policy(sc: &Scenario) -> Result<(), Problem> {
+    let Some(cfg) = &sc.policy else { return Ok(()) };
+    positive("policy.period_s".into(), cfg.period_s)?;
+    non_negative("policy.monitoring_noise".into(), cfg.monitoring_noise)?;
+    reconf_policies::build(&cfg.name, &policy_params(cfg)).map_err(|e| {
+        let path = if e.field == "name" {
+            "policy.name".to_string()
+        } else {
+            format!("policy.params.{}", e.field)
+        };
+        problem(path, e.message)
+    })?;
+    Ok(())
+}

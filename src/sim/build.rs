@@ -220,6 +220,20 @@ impl Simulation {
             mech: MechanismCounters::default(),
             scratch_demand: Vec::new(),
             scratch_share: Vec::new(),
+            control: sc.policy.as_ref().map(|p| super::control::Control {
+                policy: reconf_policies::build(
+                    &p.name,
+                    &crate::scenario::validate::policy_params(p),
+                )
+                .expect("validated policy"),
+                period_ns: secs_to_ns(p.period_s).max(1),
+                noise_sd: p.monitoring_noise,
+                noise: rng::stream(sc.seed, "monitoring", 0, 0, 0),
+                last: SimTime::ZERO,
+                node_marks: Vec::new(),
+                server_marks: Vec::new(),
+                app_stats: vec![ResponseStats::default(); sc.apps.len()],
+            }),
             tier_starts: sc
                 .apps
                 .iter()
@@ -255,6 +269,11 @@ impl Simulation {
                 SimTime::from_secs(a.at_s()),
                 Event::Scripted { index: i as u32 },
             );
+        }
+        if let Some(c) = &mut sim.control {
+            c.node_marks = vec![(0.0, 0.0); sim.nodes.len()];
+            let at = SimTime(c.period_ns);
+            sim.q.schedule(at, Event::Control);
         }
         sim.q
             .schedule(SimTime(sim.report_interval_ns), Event::Report);

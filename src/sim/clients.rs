@@ -347,6 +347,9 @@ impl Simulation {
         let rt = now.since(req.issued);
         self.counters.requests_completed += 1;
         self.interval.record(rt, self.target_ns);
+        if let Some(c) = &mut self.control {
+            c.app_stats[req.app as usize].record(rt, self.target_ns);
+        }
         if now >= self.warmup {
             self.window.record(rt, self.target_ns);
         }
@@ -362,10 +365,13 @@ impl Simulation {
             return;
         }
         req.orphan = true;
-        let c = req.client;
+        let (c, app) = (req.client, req.app);
         self.in_flight -= 1;
         self.counters.requests_failed += 1;
         self.interval.record_failure();
+        if let Some(c) = &mut self.control {
+            c.app_stats[app as usize].record_failure();
+        }
         if now >= self.warmup {
             self.window.record_failure();
         }

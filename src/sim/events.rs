@@ -32,4 +32,6 @@ pub enum Event {
     MigrationRound { migration: u32, gen: u32 },
     /// A migrated VM resumes on its destination.
     MigrationResumed { migration: u32 },
+    /// The policy's control period ends: it sees the view and acts.
+    Control,
 }

@@ -186,10 +186,12 @@ impl Simulation {
     /// Whether node `n` hosts nothing and expects nothing (it may be powered off).
     pub(super) fn node_is_empty(&self, n: u32) -> bool {
         let node = &self.nodes[n as usize];
+        // Reservations and CPU costs are added and removed as floats: what remains of them
+        // below a millionth is rounding, not a migration.
         node.vms.is_empty()
             && node.bare_server.is_none()
-            && node.incoming_ram_mb <= 0.0
-            && node.migration_cpu_cores <= 0.0
+            && node.incoming_ram_mb < 1e-6
+            && node.migration_cpu_cores < 1e-6
             && node.waiting_starts.is_empty()
     }
 

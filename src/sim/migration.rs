@@ -271,9 +271,18 @@ impl Simulation {
         let ram = self.vms[v as usize].ram_mb;
         self.nodes[src as usize].vms.retain(|&x| x != v);
         self.nodes[dst as usize].vms.push(v);
-        self.nodes[dst as usize].incoming_ram_mb -= ram;
-        self.nodes[src as usize].migration_cpu_cores -= cpu_src;
-        self.nodes[dst as usize].migration_cpu_cores -= cpu_dst;
+        let incoming = &mut self.nodes[dst as usize].incoming_ram_mb;
+        *incoming -= ram;
+        if *incoming < 1e-6 {
+            *incoming = 0.0;
+        }
+        for (n, cpu) in [(src, cpu_src), (dst, cpu_dst)] {
+            let node = &mut self.nodes[n as usize];
+            node.migration_cpu_cores -= cpu;
+            if node.migration_cpu_cores < 1e-9 {
+                node.migration_cpu_cores = 0.0; // no rounding residue once none runs
+            }
+        }
         let vm = &mut self.vms[v as usize];
         vm.node = dst;
         vm.migrating_to = None;

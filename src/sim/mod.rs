@@ -13,6 +13,7 @@
 mod actions;
 mod build;
 mod clients;
+mod control;
 pub mod events;
 mod infra;
 mod invariants;
@@ -96,6 +97,8 @@ pub struct Simulation {
     /// Scratch buffers for CPU sharing (no allocation per event).
     scratch_demand: Vec<f64>,
     scratch_share: Vec<f64>,
+    /// The policy and its monitoring, if the scenario has one.
+    control: Option<control::Control>,
     /// Per app, per tier: what starting a replica needs.
     tier_starts: Vec<Vec<replicas::TierStart>>,
 }
@@ -188,6 +191,10 @@ impl Simulation {
             }
             Event::MigrationResumed { migration } => {
                 self.on_migration_resumed(now, migration);
+                self.check_invariants();
+            }
+            Event::Control => {
+                self.on_control(now);
                 self.check_invariants();
             }
         }

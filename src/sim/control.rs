@@ -1,0 +1,261 @@
+//! The control loop: every period, build the policy's view from what a monitoring system would
+//! have measured over the period, ask the policy, and carry out its actions.
+//!
+//! The view is built as a probe would: CPU utilisation is busy time over the period (not an
+//! instantaneous sample), per node, VM and replica; response times are those of the requests
+//! completed during the period. Optional multiplicative noise, from its own random stream,
+//! models imperfect probes.
+
+use super::events::Event;
+use super::world::{Host, NodeState as SimNodeState, ServerState};
+use super::Simulation;
+use crate::engine::time::ns_to_secs;
+use crate::engine::{Rng, SimTime};
+use crate::report::metrics::ResponseStats;
+use rand_distr::{Distribution as _, StandardNormal};
+use reconf_api::{
+    ActionView, AppId, AppView, Mode, NodeId, NodeState, NodeView, Outcome, Policy, ReplicaId,
+    ReplicaState, ReplicaView, TierRef, TierView, View, VmId, VmView,
+};
+
+/// The policy and what the monitoring measured at the previous control instant.
+pub(crate) struct Control {
+    pub policy: Box<dyn Policy>,
+    pub period_ns: u64,
+    pub noise_sd: f64,
+    pub noise: Rng,
+    pub last: SimTime,
+    /// Per node: (busy core·ns, joules) at the last control instant.
+    pub node_marks: Vec<(f64, f64)>,
+    /// Per server: (busy core·ns, capacity core·ns) at the last control instant.
+    pub server_marks: Vec<(f64, f64)>,
+    /// Per app: response times of the current period.
+    pub app_stats: Vec<ResponseStats>,
+}
+
+impl Simulation {
+    fn noisy(&mut self, x: f64) -> f64 {
+        let Some(c) = self.control.as_mut() else {
+            return x;
+        };
+        if c.noise_sd <= 0.0 {
+            return x;
+        }
+        let z: f64 = StandardNormal.sample(&mut c.noise);
+        (x * (1.0 + c.noise_sd * z)).max(0.0)
+    }
+
+    pub(super) fn on_control(&mut self, now: SimTime) {
+        let view = self.build_view(now);
+        let actions = self.control.as_mut().expect("control").policy.decide(&view);
+        for a in actions {
+            self.execute(now, a);
+        }
+        let period = self.control.as_ref().expect("control").period_ns;
+        let next = now.plus_ns(period);
+        if next < self.horizon {
+            self.q.schedule(next, Event::Control);
+        }
+    }
+
+    /// The view at `now`, averaging over the period since the previous control instant; resets
+    /// the period's marks.
+    pub(super) fn build_view(&mut self, now: SimTime) -> View {
+        let c = self.control.as_ref().expect("control");
+        let last = c.last;
+        let dt_ns = now.since(last) as f64;
+        let period_s = ns_to_secs(now.since(last));
+        let mode = match &self.infra {
+            None => Mode::Dedicated,
+            Some(i) if i.virtualized => Mode::Virtualized,
+            Some(_) => Mode::Bare,
+        };
+        // Servers: busy share of their capacity over the period.
+        let mut replica_cpu = Vec::with_capacity(self.servers.len());
+        let mut replica_busy_cores = Vec::with_capacity(self.servers.len());
+        let mut server_marks = self.control.as_ref().expect("control").server_marks.clone();
+        server_marks.resize(self.servers.len(), (0.0, 0.0));
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            let (b, cap) = s.ps.busy_and_capacity(now);
+            let (b0, c0) = server_marks[i];
+            server_marks[i] = (b, cap);
+            replica_cpu.push(if cap - c0 > 0.0 {
+                (b - b0) / (cap - c0)
+            } else {
+                0.0
+            });
+            replica_busy_cores.push(if dt_ns > 0.0 { (b - b0) / dt_ns } else { 0.0 });
+        }
+        // Nodes: busy cores and energy over the period.
+        let mut node_marks = self.control.as_ref().expect("control").node_marks.clone();
+        let mut node_cpu = Vec::with_capacity(self.nodes.len());
+        let mut node_power = Vec::with_capacity(self.nodes.len());
+        for n in 0..self.nodes.len() {
+            let node = &mut self.nodes[n];
+            let dt = now.since(node.busy_since) as f64;
+            node.busy_core_ns += node.busy_cores * dt;
+            node.busy_since = now;
+            let (b, e) = (node.busy_core_ns, node.meter.joules(now.0));
+            let (b0, e0) = node_marks[n];
+            node_marks[n] = (b, e);
+            node_cpu.push(if dt_ns > 0.0 {
+                (b - b0) / (node.cores * dt_ns)
+            } else {
+                0.0
+            });
+            node_power.push(if period_s > 0.0 {
+                (e - e0) / period_s
+            } else {
+                0.0
+            });
+        }
+        let node_cpu: Vec<f64> = node_cpu.into_iter().map(|u| self.noisy(u)).collect();
+        let replica_cpu: Vec<f64> = replica_cpu.into_iter().map(|u| self.noisy(u)).collect();
+
+        let nodes = (0..self.nodes.len())
+            .map(|n| {
+                let node = &self.nodes[n];
+                NodeView {
+                    id: NodeId(n as u32),
+                    name: node.name.clone(),
+                    state: match node.state {
+                        SimNodeState::Off => NodeState::Off,
+                        SimNodeState::Booting => NodeState::Booting,
+                        SimNodeState::On => NodeState::On,
+                        SimNodeState::ShuttingDown => NodeState::ShuttingDown,
+                    },
+                    cores: node.cores,
+                    speed: node.speed,
+                    ram_mb: node.ram_mb,
+                    free_ram_mb: if mode == Mode::Virtualized {
+                        self.node_free_ram_mb(n as u32)
+                    } else if node.bare_server.is_some() {
+                        0.0
+                    } else {
+                        node.ram_mb
+                    },
+                    cpu_utilisation: node_cpu[n],
+                    power_w: node_power[n],
+                    vms: node.vms.iter().map(|&v| VmId(v)).collect(),
+                    replica: node.bare_server.map(ReplicaId),
+                }
+            })
+            .collect();
+        let vms = self
+            .vms
+            .iter()
+            .enumerate()
+            .map(|(v, vm)| VmView {
+                id: VmId(v as u32),
+                name: vm.name.clone(),
+                alive: vm.alive,
+                node: NodeId(vm.node),
+                migrating_to: vm.migrating_to.map(NodeId),
+                vcpus: vm.vcpus,
+                ram_mb: vm.ram_mb,
+                replica: ReplicaId(vm.server),
+                cpu_cores_used: replica_busy_cores[vm.server as usize],
+            })
+            .collect();
+        let replicas = self
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ReplicaView {
+                id: ReplicaId(i as u32),
+                name: s.name.clone(),
+                tier: TierRef {
+                    app: AppId(u32::from(s.app)),
+                    tier: u32::from(s.tier),
+                },
+                state: match s.state {
+                    ServerState::Starting => ReplicaState::Starting,
+                    ServerState::Active => ReplicaState::Active,
+                    ServerState::Draining => ReplicaState::Draining,
+                    ServerState::Stopped => ReplicaState::Stopped,
+                },
+                node: self.node_of_server(i as u32).map(NodeId),
+                vm: match s.host {
+                    Host::Vm(v) => Some(VmId(v)),
+                    _ => None,
+                },
+                cpu_utilisation: replica_cpu[i],
+                sessions: s.pinned_sessions,
+                requests_in_progress: s.ps.jobs() as u64,
+            })
+            .collect();
+        let c = self.control.as_mut().expect("control");
+        let apps = self
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(ai, a)| {
+                let st = &c.app_stats[ai];
+                AppView {
+                    id: AppId(ai as u32),
+                    name: a.name.clone(),
+                    tiers: a
+                        .tiers
+                        .iter()
+                        .enumerate()
+                        .map(|(ti, t)| TierView {
+                            tier: TierRef {
+                                app: AppId(ai as u32),
+                                tier: ti as u32,
+                            },
+                            name: t.name.clone(),
+                            replicas: self
+                                .servers
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, s)| {
+                                    usize::from(s.app) == ai && usize::from(s.tier) == ti
+                                })
+                                .map(|(i, _)| ReplicaId(i as u32))
+                                .collect(),
+                        })
+                        .collect(),
+                    clients: a.in_loop,
+                    throughput_rps: if period_s > 0.0 {
+                        st.completed as f64 / period_s
+                    } else {
+                        0.0
+                    },
+                    mean_response_ms: st.mean_ms(),
+                    p95_response_ms: st.quantile_ms(0.95),
+                    failed_requests: st.failed,
+                    sla_target_ms: self.target_ms,
+                }
+            })
+            .collect();
+        for st in &mut c.app_stats {
+            st.reset();
+        }
+        let actions = self
+            .actions
+            .iter()
+            .filter(|r| r.outcome == Outcome::InProgress || r.end.is_some_and(|e| e >= last))
+            .map(|r| ActionView {
+                id: r.id,
+                action: r.action.clone(),
+                started_s: r.start.as_secs(),
+                ended_s: r.end.map(SimTime::as_secs),
+                outcome: r.outcome.clone(),
+            })
+            .collect();
+        c.last = now;
+        c.node_marks = node_marks;
+        c.server_marks = server_marks;
+        View {
+            now_s: now.as_secs(),
+            period_s,
+            mode,
+            host_reserved_ram_mb: self.infra.as_ref().map_or(0.0, |i| i.host_reserved_ram_mb),
+            nodes,
+            vms,
+            replicas,
+            apps,
+            actions,
+        }
+    }
+}
