@@ -136,7 +136,10 @@ fn flatten(key: &str, v: &Value, out: &mut Vec<(String, Option<f64>)>) {
 /// A float in the sweep CSVs: Rust's shortest round-trip form (deterministic, no exponent),
 /// empty for "no value" (NaN or infinite).
 pub fn fmt_f(x: f64) -> String {
-    if x.is_finite() {
+    if x == 0.0 {
+        // Also -0.0, which a sum of nothing can give.
+        "0".to_string()
+    } else if x.is_finite() {
         format!("{x}")
     } else {
         String::new()
@@ -184,6 +187,7 @@ mod tests {
         assert_eq!(fs::read_to_string(&p).unwrap(), "a,b\n");
         assert_eq!(fmt_f(0.1), "0.1");
         assert_eq!(fmt_f(3.0), "3");
+        assert_eq!(fmt_f(-0.0), "0");
         assert_eq!(fmt_f(f64::NAN), "");
     }
 }
