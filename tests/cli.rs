@@ -124,7 +124,10 @@ fn glob_scenarios() -> Vec<String> {
         for e in std::fs::read_dir(d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
-                stack.push(p);
+                // Sweep descriptions are not scenarios (`reconf sweep` checks them).
+                if !p.ends_with("sweeps") {
+                    stack.push(p);
+                }
             } else if p.extension().is_some_and(|x| x == "toml") {
                 out.push(p.display().to_string());
             }

@@ -36,6 +36,21 @@ impl Simulation {
     /// Panics if the scenario was not validated (e.g. an infeasible initial placement): load
     /// scenarios through `scenario::load`, which reports such problems as input errors.
     pub fn new(sc: &Scenario, mixes: Vec<Arc<Mix>>) -> Self {
+        let policy = sc.policy.as_ref().map(|p| {
+            reconf_policies::build(&p.name, &crate::scenario::validate::policy_params(p))
+                .expect("validated policy")
+        });
+        Self::with_policy(sc, mixes, policy)
+    }
+
+    /// Like [`Simulation::new`], with a policy given as a value rather than named in the
+    /// scenario (whose `[policy]` then only sets the period and noise): a researcher's policy
+    /// under development runs without being registered.
+    pub fn with_policy(
+        sc: &Scenario,
+        mixes: Vec<Arc<Mix>>,
+        policy: Option<Box<dyn reconf_api::Policy>>,
+    ) -> Self {
         assert_eq!(sc.apps.len(), mixes.len());
         let mut nodes = Vec::new();
         let mut infra = None;
@@ -220,19 +235,22 @@ impl Simulation {
             mech: MechanismCounters::default(),
             scratch_demand: Vec::new(),
             scratch_share: Vec::new(),
-            control: sc.policy.as_ref().map(|p| super::control::Control {
-                policy: reconf_policies::build(
-                    &p.name,
-                    &crate::scenario::validate::policy_params(p),
-                )
-                .expect("validated policy"),
-                period_ns: secs_to_ns(p.period_s).max(1),
-                noise_sd: p.monitoring_noise,
-                noise: rng::stream(sc.seed, "monitoring", 0, 0, 0),
-                last: SimTime::ZERO,
-                node_marks: Vec::new(),
-                server_marks: Vec::new(),
-                app_stats: vec![ResponseStats::default(); sc.apps.len()],
+            control: policy.map(|policy| {
+                let (period_s, noise_sd) = sc
+                    .policy
+                    .as_ref()
+                    .map_or((30.0, 0.0), |p| (p.period_s, p.monitoring_noise));
+                super::control::Control {
+                    policy,
+                    period_ns: secs_to_ns(period_s).max(1),
+                    noise_sd,
+                    noise: rng::stream(sc.seed, "monitoring", 0, 0, 0),
+                    last: SimTime::ZERO,
+                    node_marks: Vec::new(),
+                    server_marks: Vec::new(),
+                    app_stats: vec![ResponseStats::default(); sc.apps.len()],
+                    outcome_shown: Vec::new(),
+                }
             }),
             tier_starts: sc
                 .apps

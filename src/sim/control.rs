@@ -31,6 +31,8 @@ pub(crate) struct Control {
     pub server_marks: Vec<(f64, f64)>,
     /// Per app: response times of the current period.
     pub app_stats: Vec<ResponseStats>,
+    /// Per action: whether a view already showed how it ended (each outcome is shown once).
+    pub outcome_shown: Vec<bool>,
 }
 
 impl Simulation {
@@ -90,24 +92,15 @@ impl Simulation {
         let mut node_marks = self.control.as_ref().expect("control").node_marks.clone();
         let mut node_cpu = Vec::with_capacity(self.nodes.len());
         let mut node_power = Vec::with_capacity(self.nodes.len());
-        for n in 0..self.nodes.len() {
-            let node = &mut self.nodes[n];
+        for (node, mark) in self.nodes.iter_mut().zip(node_marks.iter_mut()) {
             let dt = now.since(node.busy_since) as f64;
             node.busy_core_ns += node.busy_cores * dt;
             node.busy_since = now;
             let (b, e) = (node.busy_core_ns, node.meter.joules(now.0));
-            let (b0, e0) = node_marks[n];
-            node_marks[n] = (b, e);
-            node_cpu.push(if dt_ns > 0.0 {
-                (b - b0) / (node.cores * dt_ns)
-            } else {
-                0.0
-            });
-            node_power.push(if period_s > 0.0 {
-                (e - e0) / period_s
-            } else {
-                0.0
-            });
+            let (b0, e0) = *mark;
+            *mark = (b, e);
+            node_cpu.push(if dt_ns > 0.0 { (b - b0) / (node.cores * dt_ns) } else { 0.0 });
+            node_power.push(if period_s > 0.0 { (e - e0) / period_s } else { 0.0 });
         }
         let node_cpu: Vec<f64> = node_cpu.into_iter().map(|u| self.noisy(u)).collect();
         let replica_cpu: Vec<f64> = replica_cpu.into_iter().map(|u| self.noisy(u)).collect();
@@ -231,18 +224,22 @@ impl Simulation {
         for st in &mut c.app_stats {
             st.reset();
         }
-        let actions = self
-            .actions
-            .iter()
-            .filter(|r| r.outcome == Outcome::InProgress || r.end.is_some_and(|e| e >= last))
-            .map(|r| ActionView {
+        c.outcome_shown.resize(self.actions.len(), false);
+        let mut actions = Vec::new();
+        for (i, r) in self.actions.iter().enumerate() {
+            let ended = r.outcome != Outcome::InProgress;
+            if ended && c.outcome_shown[i] {
+                continue;
+            }
+            c.outcome_shown[i] = ended;
+            actions.push(ActionView {
                 id: r.id,
                 action: r.action.clone(),
                 started_s: r.start.as_secs(),
                 ended_s: r.end.map(SimTime::as_secs),
                 outcome: r.outcome.clone(),
-            })
-            .collect();
+            });
+        }
         c.last = now;
         c.node_marks = node_marks;
         c.server_marks = server_marks;
