@@ -205,6 +205,16 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
             vec!["apps[0].tiers[1].demands", "Nope", "valid names"],
         ),
         (
+            "unknown policy",
+            format!("{SMALL}\n[policy]\nname = \"nope\"\n"),
+            vec![":21:", "policy.name", "valid policies: static, threshold-replication"],
+        ),
+        (
+            "unknown policy parameter",
+            format!("{SMALL}\n[policy]\nname = \"threshold-migration\"\nparams = {{ hihg = 0.5 }}\n"),
+            vec![":22:", "policy.params.hihg", "valid parameters: high, low"],
+        ),
+        (
             "syntax error",
             SMALL.replace("name = \"shop\"", "name = \"shop"),
             vec![":6:"],

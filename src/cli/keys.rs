@@ -21,7 +21,7 @@ hand. Units are in the key names: `_s` seconds, `_ms` milliseconds. `[]` marks a
 required. Unknown keys are rejected.\n\n\
 | key | type | default | meaning |\n|---|---|---|---|\n",
     );
-    for r in rows {
+    for r in &rows {
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | {} |",
@@ -30,6 +30,32 @@ required. Unknown keys are rejected.\n\n\
             r.default,
             r.meaning.replace('|', "\\|").replace('\n', " ")
         );
+    }
+    out.push('\n');
+    out.push_str(&policies_markdown());
+    out
+}
+
+/// The built-in policies and their parameters, from the policy registry itself.
+pub fn policies_markdown() -> String {
+    let mut out = String::from(
+        "## Policies\n\nNamed by `policy.name`; their parameters go in `policy.params`. Unknown \
+names and parameters are rejected with the list of valid ones.\n",
+    );
+    for p in reconf_policies::REGISTRY {
+        let _ = writeln!(out, "\n### `{}`\n\n{}\n", p.name, p.about);
+        if p.params.is_empty() {
+            out.push_str("No parameters.\n");
+            continue;
+        }
+        out.push_str("| parameter | default | meaning |\n|---|---|---|\n");
+        for spec in p.params {
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} |",
+                spec.name, spec.default, spec.doc
+            );
+        }
     }
     out
 }

@@ -72,6 +72,12 @@ pub enum Command {
     /// Print the reference of every scenario key (unit, default, meaning) as Markdown.
     #[command(after_help = "Example:\n  reconf keys > docs/scenario-keys.md")]
     Keys,
+    /// List the built-in policies and their parameters (for `[policy]` in a scenario).
+    #[command(
+        after_help = "Example:\n  reconf policies\n\nIn a scenario:\n  [policy]\n  \
+name = \"threshold-migration\"\n  period_s = 30\n  params = { high = 0.6, for_s = 30 }"
+    )]
+    Policies,
     /// Run a batch: scenarios x the product of --set axes x seeds, in parallel and resumable;
     /// writes DIR/runs/<id>/, DIR/runs.csv and DIR/aggregate.csv (mean, sd, 95% CI).
     #[command(
@@ -124,6 +130,10 @@ pub fn main() -> ExitCode {
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Keys => {
             print!("{}", keys::reference_markdown());
+            ExitCode::SUCCESS
+        }
+        Command::Policies => {
+            print!("{}", keys::policies_markdown());
             ExitCode::SUCCESS
         }
         Command::Sweep(args) => sweep::sweep(&args),
