@@ -45,8 +45,10 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     name.to_string()
 }
 
-const BASE: ([(f64, f64); 2], [(f64, f64); 2]) =
-    ([(100.0, 10.0), (50.0, 5.0)], [(80.0, 2.0), (90.0, 2.0)]);
+/// Per configuration, (mean, sd) of p95 and of throughput.
+type Pairs = [(f64, f64); 2];
+
+const BASE: (Pairs, Pairs) = ([(100.0, 10.0), (50.0, 5.0)], [(80.0, 2.0), (90.0, 2.0)]);
 
 #[test]
 fn identical_and_noisy_aggregates_pass() {

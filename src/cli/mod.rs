@@ -25,7 +25,7 @@ seed give byte-identical outputs.",
 reconf run scenarios/examples/rubis.toml --seed 7 --set apps[0].tiers[1].replicas=3\n  \
 reconf validate scenarios/examples/rubis.toml\n  reconf keys > docs/scenario-keys.md\n  \
 reconf sweep scenarios/examples/rubis.toml --seeds 10 --set apps[0].tiers[1].replicas=1,2,3 --out out/sw\n  \
-reconf plot out/sw\n  reconf compare results/baselines/rubis/aggregate.csv out/sw/aggregate.csv"
+reconf plot out/sw\n  reconf compare results/baselines/examples/aggregate.csv out/examples"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -87,7 +87,7 @@ Examples:\n  reconf sweep scenarios/examples/rubis.toml --seeds 10 -j 2 --out ou
 --set apps[0].tiers[1].replicas=1,2,3 --set 'apps[0].clients.profile={kind=\"constant\", value=500},{kind=\"constant\", value=900}' \\\n      \
 --baseline replicas=2\n  reconf sweep scenarios/examples/scripted-restart.toml scenarios/examples/scripted-migration.toml \\\n      \
 --seeds 20 --baseline scenario=scripted-restart --out out/restart-vs-migration\n  \
-reconf sweep scenarios/sweeps/baseline-rubis.toml --out out/rubis   # a sweep file\n\n\
+reconf sweep scenarios/sweeps/replicas.toml --out out/replicas   # a sweep file\n\n\
 Rerun the same command after an interruption: finished runs are kept, the others redone."
     )]
     Sweep(sweep::SweepArgs),
@@ -104,7 +104,7 @@ reconf plot out/sw --out paper/figures --metric p95_response_ms --metric energy_
 With aggregates a metric regresses only when the 95% CI (Welch) of candidate - baseline lies \
 entirely on the worse side beyond the tolerance (relative to the baseline mean): noise does not \
 fail. With single summaries, worse by more than the tolerance is a regression.\n\n\
-Examples:\n  reconf compare results/baselines/rubis/aggregate.csv out/rubis/aggregate.csv\n  \
+Examples:\n  reconf compare results/baselines/examples/aggregate.csv out/examples/aggregate.csv\n  \
 reconf compare old/summary.json new/summary.json --metric p95_response_ms=0.05 --metric energy_kwh=0.02\n  \
 reconf compare a.csv b.csv --metric tier_utilisation.rubis.app:lower=0.1\n  reconf compare --list"
     )]

@@ -499,6 +499,12 @@ not one of each",
     Ok(lines)
 }
 
+/// A tolerance as a percentage: `5%`, `2.5%`.
+fn pct(t: f64) -> String {
+    let s = format!("{:.3}", 100.0 * t);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// A number with 4 significant digits, no exponent for everyday magnitudes.
 fn num(x: f64) -> String {
     if !x.is_finite() {
@@ -565,7 +571,7 @@ pub fn table(lines: &[Line]) -> String {
             estimate(l.baseline),
             estimate(l.candidate),
             change,
-            format!("{}%", num(100.0 * l.tolerance)),
+            pct(l.tolerance),
             match l.verdict {
                 Verdict::Regression => "REGRESSION".into(),
                 Verdict::WorseWithinNoise => "worse, within noise".into(),
@@ -596,7 +602,7 @@ pub fn table(lines: &[Line]) -> String {
 pub fn metric_list() -> String {
     let mut out = String::from("metric                   better  default tolerance\n");
     for (k, d, t) in METRICS {
-        let _ = writeln!(out, "{k:<24} {:<7} {}%", d.name(), num(100.0 * t));
+        let _ = writeln!(out, "{k:<24} {:<7} {}", d.name(), pct(*t));
     }
     out
 }
@@ -672,5 +678,8 @@ mod tests {
         assert_eq!(num(0.012345), "0.01235");
         assert_eq!(num(0.0), "0");
         assert_eq!(num(f64::NAN), "-");
+        assert_eq!(pct(0.05), "5%");
+        assert_eq!(pct(0.025), "2.5%");
+        assert_eq!(pct(0.0), "0%");
     }
 }
