@@ -95,6 +95,8 @@ pub struct LineFigure {
     pub y_range: Option<(f64, f64)>,
     /// Label only whole numbers on the x axis (an axis of counts: replicas, cores).
     pub x_integer: bool,
+    /// Label only whole numbers on the primary y axis (a count of nodes).
+    pub y_integer: bool,
 }
 
 /// One bar of a bar figure: a configuration's mean and its 95% confidence interval.
@@ -238,7 +240,13 @@ pub fn draw_lines<DB: DrawingBackend>(
                 tick(*v)
             }
         })
-        .y_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| {
+            if fig.y_integer && (v - v.round()).abs() > 1e-9 {
+                String::new()
+            } else {
+                tick(*v)
+            }
+        })
         .light_line_style(WHITE)
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()

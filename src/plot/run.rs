@@ -211,6 +211,7 @@ pub fn figures(dir: &Path) -> Result<Vec<(String, Figure)>, PlotError> {
                 series: vec![s],
                 markers: markers.clone(),
                 y_from_zero: true,
+                y_integer: true,
                 ..Default::default()
             }),
         ));
