@@ -122,20 +122,7 @@ impl Simulation {
                             let node = &mut nodes[n];
                             if inf.virtualized {
                                 let v = vms.len() as u32;
-                                vms.push(Vm {
-                                    name: name.clone(),
-                                    server: s,
-                                    vcpus: t.cores,
-                                    ram_mb: t.vm_ram_mb,
-                                    node: n as u32,
-                                    migrating_to: None,
-                                    paused: false,
-                                    dirty_mb_per_s: t.dirty_mb_per_s,
-                                    dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
-                                    share_cores: 0.0,
-                                    demand: 0.0,
-                                    alive: true,
-                                });
+                                vms.push(Vm::new(name.clone(), s, n as u32, &TierStart::of(t)));
                                 node.vms.push(v);
                                 (
                                     Host::Vm(v),
@@ -255,20 +242,7 @@ impl Simulation {
             tier_starts: sc
                 .apps
                 .iter()
-                .map(|a| {
-                    a.tiers
-                        .iter()
-                        .map(|t| TierStart {
-                            cores: t.cores,
-                            vm_ram_mb: t.vm_ram_mb,
-                            dirty_mb_per_s: t.dirty_mb_per_s,
-                            dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
-                            deploy: Sampler::new(&t.deploy_time),
-                            start: Sampler::new(&t.start_time),
-                            data_mb: t.data_mb,
-                        })
-                        .collect()
-                })
+                .map(|a| a.tiers.iter().map(TierStart::of).collect())
                 .collect(),
         };
         for n in 0..sim.nodes.len() {

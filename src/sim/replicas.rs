@@ -49,20 +49,7 @@ impl Simulation {
                 );
             }
             let v = self.vms.len() as u32;
-            self.vms.push(Vm {
-                name: name.clone(),
-                server: s,
-                vcpus: t.cores,
-                ram_mb: t.vm_ram_mb,
-                node: n,
-                migrating_to: None,
-                paused: false,
-                dirty_mb_per_s: t.dirty_mb_per_s,
-                dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
-                share_cores: 0.0,
-                demand: 0.0,
-                alive: true,
-            });
+            self.vms.push(Vm::new(name.clone(), s, n, &t));
             self.nodes[n as usize].vms.push(v);
             Host::Vm(v)
         } else {
@@ -264,4 +251,19 @@ pub(crate) struct TierStart {
     pub deploy: Sampler,
     pub start: Sampler,
     pub data_mb: f64,
+}
+
+impl TierStart {
+    /// What starting a replica of scenario tier `t` needs.
+    pub fn of(t: &crate::scenario::schema::Tier) -> Self {
+        TierStart {
+            cores: t.cores,
+            vm_ram_mb: t.vm_ram_mb,
+            dirty_mb_per_s: t.dirty_mb_per_s,
+            dirty_mb_per_cpu_s: t.dirty_mb_per_cpu_s,
+            deploy: Sampler::new(&t.deploy_time),
+            start: Sampler::new(&t.start_time),
+            data_mb: t.data_mb,
+        }
+    }
 }

@@ -204,3 +204,23 @@ pub struct Vm {
     /// False once its replica stopped and the VM was destroyed.
     pub alive: bool,
 }
+
+impl Vm {
+    /// A new, running VM of `vcpus` and `ram_mb` on node `node`, hosting server `server`.
+    pub fn new(name: String, server: u32, node: u32, tier: &super::replicas::TierStart) -> Self {
+        Vm {
+            name,
+            server,
+            vcpus: tier.cores,
+            ram_mb: tier.vm_ram_mb,
+            node,
+            migrating_to: None,
+            paused: false,
+            dirty_mb_per_s: tier.dirty_mb_per_s,
+            dirty_mb_per_cpu_s: tier.dirty_mb_per_cpu_s,
+            share_cores: 0.0,
+            demand: 0.0,
+            alive: true,
+        }
+    }
+}
