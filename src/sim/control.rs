@@ -99,8 +99,16 @@ impl Simulation {
             let (b, e) = (node.busy_core_ns, node.meter.joules(now.0));
             let (b0, e0) = *mark;
             *mark = (b, e);
-            node_cpu.push(if dt_ns > 0.0 { (b - b0) / (node.cores * dt_ns) } else { 0.0 });
-            node_power.push(if period_s > 0.0 { (e - e0) / period_s } else { 0.0 });
+            node_cpu.push(if dt_ns > 0.0 {
+                (b - b0) / (node.cores * dt_ns)
+            } else {
+                0.0
+            });
+            node_power.push(if period_s > 0.0 {
+                (e - e0) / period_s
+            } else {
+                0.0
+            });
         }
         let node_cpu: Vec<f64> = node_cpu.into_iter().map(|u| self.noisy(u)).collect();
         let replica_cpu: Vec<f64> = replica_cpu.into_iter().map(|u| self.noisy(u)).collect();
