@@ -11,12 +11,14 @@
 //! - [`batch`]: scenario batches (`reconf sweep`): parallel, resumable, with confidence intervals;
 //! - [`plot`]: figures of runs and sweeps (`reconf plot`);
 //! - [`compare`]: the regression gate (`reconf compare`);
+//! - [`live`]: the real backend: the same policies against libvirt hosts (`reconf live`);
 //! - [`cli`]: the `reconf` command.
 
 pub mod batch;
 pub mod cli;
 pub mod compare;
 pub mod engine;
+pub mod live;
 pub mod model;
 pub mod plot;
 pub mod report;

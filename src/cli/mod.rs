@@ -5,6 +5,7 @@
 
 mod compare;
 mod keys;
+mod live;
 mod plot;
 mod run;
 mod sweep;
@@ -109,6 +110,17 @@ reconf compare old/summary.json new/summary.json --metric p95_response_ms=0.05 -
 reconf compare a.csv b.csv --metric tier_utilisation.rubis.app:lower=0.1\n  reconf compare --list"
     )]
     Compare(compare::CompareArgs),
+    /// Run the scenario's policy, unchanged, against real hosts through libvirt (one --uri per
+    /// node; domains named <app>-<tier>-<k> are the replicas); writes the run's files like `run`.
+    #[command(
+        after_help = "Exit codes: 0 done, 1 a host could not be reached or a write failed, 2 bad \
+input (or built without the `libvirt` feature).\n\n\
+Examples:\n  reconf live scenarios/live/two-hosts.toml --uri qemu:///system \\\n      \
+--uri 'qemu+unix:///session?socket=/home/reconf/.cache/libvirt/libvirt-sock' --dry-run\n  \
+reconf live scenarios/live/two-hosts.toml --uri qemu+ssh://root@host1/system \\\n      \
+--uri qemu+ssh://root@host2/system --duration-s 600 --out out/live"
+    )]
+    Live(live::LiveArgs),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -139,5 +151,6 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Plot(args) => plot::plot(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Live(args) => live::live(&args),
     }
 }

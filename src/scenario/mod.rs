@@ -4,6 +4,7 @@
 pub mod deserialize;
 pub mod error;
 pub mod infra;
+pub mod live;
 pub mod load;
 pub mod locate;
 pub mod overrides;

@@ -49,6 +49,10 @@ pub struct Scenario {
     /// Reconfiguration actions scripted at given times (`[[actions]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<ScriptedAction>,
+    /// Settings of `reconf live`, which runs the policy against real hosts through libvirt;
+    /// ignored by the simulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::live::Live>,
 }
 
 fn default_name() -> String {

@@ -1,0 +1,22 @@
+//! The live backend: the scenario's policy, unchanged, against real hosts through libvirt
+//! (`reconf live`). Each `--uri` is one physical node; each domain named `<app>-<tier>-<k>` is
+//! replica `k` of that tier, in its own VM; other domains are left alone.
+//!
+//! - [`hypervisor`]: the trait the backend drives (hosts, domains, migrate, start, stop);
+//! - [`virt`] (feature `libvirt`): its implementation over libvirt, with live migration emulated
+//!   on libvirt's test driver (which cannot migrate) so that tests need no daemon;
+//! - [`backend`]: the view from the hosts and the actions on them, with the simulator's
+//!   semantics (CPU from counter deltas over the period, outcomes shown once, refusals in the
+//!   simulator's words);
+//! - [`run`]: the wall-clock control loop and the run's output in the simulator's formats;
+//! - [`naming`]: domain names of replicas.
+
+pub mod backend;
+pub mod hypervisor;
+pub mod naming;
+pub mod run;
+#[cfg(feature = "libvirt")]
+pub mod virt;
+
+pub use backend::{Backend, Config};
+pub use hypervisor::{DomainInfo, DomainState, HostInfo, HvError, Hypervisor, MigrateOptions};

@@ -1,0 +1,63 @@
+//! The `[live]` section: what `reconf live` needs beyond the simulated scenario to drive real
+//! hosts through libvirt. The simulator ignores it.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Settings of `reconf live` (real hosts through libvirt). The hosts themselves are the `--uri`
+/// arguments; their cores and RAM are read from libvirt, not from `infrastructure.nodes`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Live {
+    /// Domain XML template of each tier, keyed `app.tier` (e.g. `"rubis.app" =
+    /// "templates/app.xml"`), relative to the scenario file. `start-replica` defines and starts
+    /// a domain from it, with its `<name>` replaced by `<app>-<tier>-<k>` and its `<uuid>`
+    /// removed (libvirt makes a fresh one). A tier without a template cannot grow.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, String>,
+    /// Where the migration data goes, given to libvirt as the migration URI (e.g.
+    /// `tcp://127.0.0.1` for two daemons on one machine). Absent: libvirt's default, the
+    /// destination's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_uri: Option<String>,
+    /// Address the destination's QEMU listens on for incoming migration data (e.g.
+    /// `127.0.0.1`). Absent: libvirt's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_listen_address: Option<String>,
+    /// Seconds `stop-replica` waits for a guest to shut down (ACPI) before destroying it.
+    #[serde(default = "default_stop_timeout_s")]
+    pub stop_timeout_s: f64,
+    /// Seconds a migration may take before it is aborted and reported failed (0: no limit).
+    #[serde(default)]
+    pub migration_timeout_s: f64,
+    /// The hook for real power control: a shell command run by `power-on` (e.g. `ipmitool -I
+    /// lanplus -H bmc-{node} -U "$IPMI_USER" -E chassis power on`). `{node}` is replaced by the
+    /// node's name, `{index}` by its position in `--uri`, `{uri}` by its URI. Keep credentials
+    /// in environment variables, never in the scenario: reconf logs neither the command nor its
+    /// output, only its exit status. Absent: power-on only marks the node usable again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_on_command: Option<String>,
+    /// The same for `power-off` (e.g. `... chassis power soft`). Absent: power-off only marks
+    /// the node unusable (shown `off` to the policy, which then places nothing on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_off_command: Option<String>,
+}
+
+fn default_stop_timeout_s() -> f64 {
+    30.0
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            templates: BTreeMap::new(),
+            migration_uri: None,
+            migration_listen_address: None,
+            stop_timeout_s: default_stop_timeout_s(),
+            migration_timeout_s: 0.0,
+            power_on_command: None,
+            power_off_command: None,
+        }
+    }
+}
