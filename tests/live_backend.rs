@@ -1,0 +1,484 @@
+//! The live backend's view building and action logic, over an in-memory hypervisor (no libvirt
+//! needed): CPU from counter deltas, RAM, domain-to-replica mapping, outcomes shown once,
+//! refusals, and faults (a failing migration leaves the VM on its source).
+
+use reconf::live::backend::{AppSpec, Backend, Config};
+use reconf::live::{DomainInfo, DomainState, HostInfo, HvError, Hypervisor, MigrateOptions};
+use reconf_api::{Action, AppId, NodeId, NodeState, Outcome, ReplicaState, TierRef, VmId};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Fake {
+    hosts: Mutex<Vec<(HostInfo, Vec<DomainInfo>, bool)>>,
+    /// Migrations fail with this message when set.
+    fail_migrations: Mutex<Option<String>>,
+}
+
+fn dom(name: &str, vcpus: u32, mib: u64, cpu_s: f64) -> DomainInfo {
+    DomainInfo {
+        name: name.into(),
+        state: DomainState::Active,
+        vcpus,
+        memory_kib: mib * 1024,
+        cpu_time_ns: (cpu_s * 1e9) as u64,
+    }
+}
+
+impl Fake {
+    fn set_cpu(&self, h: usize, name: &str, cpu_s: f64) {
+        let mut hosts = self.hosts.lock().unwrap();
+        let d = hosts[h].1.iter_mut().find(|d| d.name == name).unwrap();
+        d.cpu_time_ns = (cpu_s * 1e9) as u64;
+    }
+    fn names(&self, h: usize) -> Vec<String> {
+        self.hosts.lock().unwrap()[h]
+            .1
+            .iter()
+            .map(|d| d.name.clone())
+            .collect()
+    }
+}
+
+impl Hypervisor for Fake {
+    fn hosts(&self) -> usize {
+        self.hosts.lock().unwrap().len()
+    }
+    fn label(&self, h: usize) -> String {
+        format!("fake://{h}")
+    }
+    fn host_info(&self, h: usize) -> Result<HostInfo, HvError> {
+        let hosts = self.hosts.lock().unwrap();
+        if !hosts[h].2 {
+            return Err(HvError("host down".into()));
+        }
+        Ok(hosts[h].0.clone())
+    }
+    fn domains(&self, h: usize) -> Result<Vec<DomainInfo>, HvError> {
+        Ok(self.hosts.lock().unwrap()[h].1.clone())
+    }
+    fn migrate(
+        &self,
+        name: &str,
+        from: usize,
+        to: usize,
+        _: &MigrateOptions,
+    ) -> Result<reconf::live::hypervisor::MigrationStats, HvError> {
+        if let Some(m) = self.fail_migrations.lock().unwrap().clone() {
+            return Err(HvError(m));
+        }
+        let mut hosts = self.hosts.lock().unwrap();
+        let i = hosts[from]
+            .1
+            .iter()
+            .position(|d| d.name == name)
+            .ok_or_else(|| HvError(format!("no domain {name}")))?;
+        let mut d = hosts[from].1.remove(i);
+        d.cpu_time_ns = 0; // a new QEMU process on the destination
+        hosts[to].1.push(d);
+        Ok(reconf::live::hypervisor::MigrationStats {
+            bytes: Some(140_000_000),
+            downtime_ms: Some(25),
+            rounds: Some(3),
+        })
+    }
+    fn start(&self, h: usize, xml: &str) -> Result<(), HvError> {
+        let name = xml
+            .split("<name>")
+            .nth(1)
+            .unwrap()
+            .split("</name>")
+            .next()
+            .unwrap();
+        self.hosts.lock().unwrap()[h].1.push(dom(name, 1, 256, 0.0));
+        Ok(())
+    }
+    fn stop(&self, h: usize, name: &str, _: Duration) -> Result<(), HvError> {
+        let mut hosts = self.hosts.lock().unwrap();
+        let before = hosts[h].1.len();
+        hosts[h].1.retain(|d| d.name != name);
+        if hosts[h].1.len() == before {
+            return Err(HvError(format!("no domain {name}")));
+        }
+        Ok(())
+    }
+}
+
+fn config() -> Config {
+    let mut templates = BTreeMap::new();
+    templates.insert(
+        (0, 1),
+        "<domain><name>x</name><memory unit='MiB'>256</memory><vcpu>1</vcpu></domain>".into(),
+    );
+    Config {
+        node_names: vec!["node-0".into(), "node-1".into()],
+        apps: vec![AppSpec {
+            name: "rubis".into(),
+            tiers: vec!["web".into(), "app".into()],
+            sla_target_ms: 500.0,
+        }],
+        host_reserved_ram_mb: 512.0,
+        templates,
+        migrate: MigrateOptions::default(),
+        stop_timeout: Duration::from_secs(1),
+        power_on_command: None,
+        power_off_command: None,
+        dry_run: false,
+    }
+}
+
+/// Two hosts of 4 cores and 4 GiB; node 0 runs rubis-web-0 (2 vCPUs), rubis-app-0 and an
+/// unmanaged domain.
+fn setup() -> (Arc<Fake>, Backend) {
+    let fake = Arc::new(Fake::default());
+    let info = HostInfo {
+        cores: 4,
+        memory_kib: 4096 * 1024,
+    };
+    *fake.hosts.lock().unwrap() = vec![
+        (
+            info.clone(),
+            vec![
+                dom("rubis-web-0", 2, 512, 100.0),
+                dom("rubis-app-0", 1, 1024, 50.0),
+                dom("other", 1, 256, 10.0),
+            ],
+            true,
+        ),
+        (info, vec![], true),
+    ];
+    let backend = Backend::new(fake.clone(), config(), Instant::now());
+    (fake, backend)
+}
+
+fn wait(b: &mut Backend) {
+    b.drain(Duration::from_secs(5));
+}
+
+#[test]
+fn view_cpu_is_busy_time_over_the_period_and_ram_is_what_domains_leave() {
+    let (fake, mut b) = setup();
+    b.sample(0.0);
+    // Over 10 s: web used 5 s of CPU (0.5 core of 2 vCPUs), app 8 s, the unmanaged domain 2 s.
+    fake.set_cpu(0, "rubis-web-0", 105.0);
+    fake.set_cpu(0, "rubis-app-0", 58.0);
+    fake.set_cpu(0, "other", 12.0);
+    let v = b.view(10.0);
+    assert_eq!(v.period_s, 10.0);
+    assert_eq!(v.vms.len(), 2, "the unmanaged domain is no replica");
+    let by_name = |n: &str| v.vms.iter().find(|x| x.name == n).unwrap();
+    let web = by_name("rubis-web-0");
+    let app = by_name("rubis-app-0");
+    assert!((web.cpu_cores_used - 0.5).abs() < 1e-9);
+    assert!((v.replica(web.replica).cpu_utilisation - 0.25).abs() < 1e-9);
+    assert!((app.cpu_cores_used - 0.8).abs() < 1e-9);
+    assert_eq!(
+        v.replica(app.replica).tier,
+        TierRef {
+            app: AppId(0),
+            tier: 1
+        }
+    );
+    assert_eq!(v.replica(app.replica).state, ReplicaState::Active);
+    // Node: (0.5 + 0.8 + 0.2) / 4 cores.
+    assert!((v.nodes[0].cpu_utilisation - 1.5 / 4.0).abs() < 1e-9);
+    assert_eq!(v.nodes[1].cpu_utilisation, 0.0);
+    // RAM in MB (10^6 bytes): 4096 MiB - 512 reserved - (512 + 1024 + 256) MiB.
+    let mib = 1.048576;
+    assert!((v.nodes[0].ram_mb - 4096.0 * mib).abs() < 1e-6);
+    assert!((v.nodes[0].free_ram_mb - (4096.0 * mib - 512.0 - 1792.0 * mib)).abs() < 1e-6);
+    assert!((v.nodes[1].free_ram_mb - (4096.0 * mib - 512.0)).abs() < 1e-6);
+    assert_eq!(v.nodes[0].vms.len(), 2);
+    assert_eq!(v.apps[0].clients, 0);
+    assert!(v.apps[0].mean_response_ms.is_finite());
+    // Ids are stable from view to view.
+    let v2 = b.view(20.0);
+    assert_eq!(v2.vms[web.id.index()].name, "rubis-web-0");
+}
+
+#[test]
+fn a_migration_runs_in_the_background_and_its_outcome_is_shown_once() {
+    let (fake, mut b) = setup();
+    b.sample(0.0);
+    let v = b.view(1.0);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    b.execute(
+        1.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    // While in flight the destination's RAM is reserved: a second VM too big is refused.
+    let web = v.vms.iter().find(|x| x.name == "rubis-web-0").unwrap().id;
+    wait(&mut b);
+    let v = b.view(2.0);
+    assert_eq!(v.vm(app).node, NodeId(1));
+    assert_eq!(v.actions.len(), 1);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(fake.names(1), vec!["rubis-app-0"]);
+    let v = b.view(3.0);
+    assert!(v.actions.is_empty(), "an outcome is shown once");
+    // The same VM again to the same node: refused with the simulator's words.
+    b.execute(
+        3.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    let v = b.view(4.0);
+    assert_eq!(
+        v.actions[0].outcome,
+        Outcome::Refused("the VM is already on that node".into())
+    );
+    let rows = b.action_rows();
+    assert_eq!(rows[0].mb_sent, 140.0);
+    assert_eq!(rows[0].rounds, 3);
+    assert_eq!(b.totals.migrations, 1);
+    let _ = web;
+}
+
+#[test]
+fn a_failed_migration_leaves_the_vm_on_its_source_and_the_run_goes_on() {
+    let (fake, mut b) = setup();
+    b.sample(0.0);
+    let v = b.view(1.0);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    *fake.fail_migrations.lock().unwrap() = Some("connection reset".into());
+    b.execute(
+        1.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    wait(&mut b);
+    let v = b.view(2.0);
+    assert_eq!(v.vm(app).node, NodeId(0));
+    assert_eq!(v.vm(app).migrating_to, None);
+    assert!(matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("connection reset")));
+    assert_eq!(b.totals.actions_failed, 1);
+    // The next migration works.
+    *fake.fail_migrations.lock().unwrap() = None;
+    b.execute(
+        2.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    wait(&mut b);
+    assert_eq!(b.view(3.0).vm(app).node, NodeId(1));
+}
+
+#[test]
+fn impossible_actions_are_refused_with_a_reason() {
+    let (fake, mut b) = setup();
+    b.sample(0.0);
+    let v = b.view(1.0);
+    let web = v.vms.iter().find(|x| x.name == "rubis-web-0").unwrap().id;
+    let refusals = [
+        (
+            Action::Migrate {
+                vm: VmId(9),
+                to: NodeId(1),
+            },
+            "no such VM",
+        ),
+        (
+            Action::Migrate {
+                vm: web,
+                to: NodeId(7),
+            },
+            "no such node",
+        ),
+        (Action::PowerOn { node: NodeId(0) }, "node is on, not off"),
+        (
+            Action::PowerOff { node: NodeId(0) },
+            "node is busy: it hosts 2 VM(s)",
+        ),
+        (
+            Action::StopReplica {
+                replica: reconf_api::ReplicaId(web.0),
+                drain: false,
+            },
+            "it is the last active replica of its tier",
+        ),
+        (
+            Action::StartReplica {
+                tier: TierRef {
+                    app: AppId(0),
+                    tier: 0,
+                },
+                node: NodeId(1),
+            },
+            "no template for tier `rubis.web` in [live] templates",
+        ),
+        (
+            Action::StartReplica {
+                tier: TierRef {
+                    app: AppId(3),
+                    tier: 0,
+                },
+                node: NodeId(1),
+            },
+            "no such tier",
+        ),
+    ];
+    for (a, why) in &refusals {
+        b.execute(1.0, a.clone());
+        let _ = why;
+    }
+    let v = b.view(2.0);
+    for ((_, why), av) in refusals.iter().zip(&v.actions) {
+        assert_eq!(av.outcome, Outcome::Refused(why.to_string()));
+    }
+    // A destination without the RAM: fill node 1 with an unmanaged 3.5 GiB domain.
+    fake.hosts.lock().unwrap()[1]
+        .1
+        .push(dom("big", 1, 3500, 0.0));
+    let v = b.view(3.0);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    b.execute(
+        3.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    let v = b.view(4.0);
+    assert!(
+        matches!(&v.actions[0].outcome, Outcome::Refused(r) if r.starts_with("destination has") && r.ends_with("the VM needs 1074 MB")),
+        "{:?}",
+        v.actions[0].outcome
+    );
+}
+
+#[test]
+fn replicas_start_and_stop_and_nodes_power_off_and_on() {
+    let (fake, mut b) = setup();
+    b.sample(0.0);
+    b.view(1.0);
+    let tier = TierRef {
+        app: AppId(0),
+        tier: 1,
+    };
+    b.execute(
+        1.0,
+        Action::StartReplica {
+            tier,
+            node: NodeId(1),
+        },
+    );
+    let v = b.view(1.5);
+    let new = v
+        .replicas
+        .iter()
+        .find(|r| r.name == "rubis-app-1")
+        .expect("new replica");
+    assert!(matches!(
+        new.state,
+        ReplicaState::Starting | ReplicaState::Active
+    ));
+    wait(&mut b);
+    let v = b.view(2.0);
+    let new = v
+        .replicas
+        .iter()
+        .find(|r| r.name == "rubis-app-1")
+        .unwrap()
+        .id;
+    assert_eq!(v.replica(new).state, ReplicaState::Active);
+    assert_eq!(fake.names(1), vec!["rubis-app-1"]);
+    b.execute(
+        2.0,
+        Action::StopReplica {
+            replica: new,
+            drain: true,
+        },
+    );
+    wait(&mut b);
+    let v = b.view(3.0);
+    assert_eq!(v.replica(new).state, ReplicaState::Stopped);
+    assert!(fake.names(1).is_empty());
+    // Node 1 is empty now: off, then nothing goes there, then on again.
+    b.execute(3.0, Action::PowerOff { node: NodeId(1) });
+    let v = b.view(4.0);
+    assert_eq!(v.nodes[1].state, NodeState::Off);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    b.execute(
+        4.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    b.execute(4.0, Action::PowerOn { node: NodeId(1) });
+    let v = b.view(5.0);
+    assert_eq!(
+        v.actions[0].outcome,
+        Outcome::Refused("destination node is off".into())
+    );
+    assert_eq!(v.actions[1].outcome, Outcome::Done);
+    assert_eq!(v.nodes[1].state, NodeState::On);
+    assert_eq!(b.totals.replicas_started, 1);
+    assert_eq!(b.totals.replicas_stopped, 1);
+}
+
+#[test]
+fn a_vanished_domain_is_a_stopped_replica_and_an_unreachable_host_is_off() {
+    let (fake, mut b) = setup();
+    b.sample(0.0);
+    let v = b.view(1.0);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    // Removed behind reconf's back between the view and the action: the action fails.
+    fake.hosts.lock().unwrap()[0]
+        .1
+        .retain(|d| d.name != "rubis-app-0");
+    b.execute(
+        1.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    wait(&mut b);
+    let v = b.view(2.0);
+    assert!(matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("no domain")));
+    assert!(!v.vm(app).alive);
+    assert_eq!(
+        v.replica(reconf_api::ReplicaId(app.0)).state,
+        ReplicaState::Stopped
+    );
+    // Host 1 stops answering: shown off; host 0 is unaffected.
+    fake.hosts.lock().unwrap()[1].2 = false;
+    let v = b.view(3.0);
+    assert_eq!(v.nodes[1].state, NodeState::Off);
+    assert_eq!(v.nodes[0].state, NodeState::On);
+}
+
+#[test]
+fn dry_run_carries_nothing_out() {
+    let (fake, _) = setup();
+    let mut cfg = config();
+    cfg.dry_run = true;
+    let mut b = Backend::new(fake.clone(), cfg, Instant::now());
+    b.sample(0.0);
+    let v = b.view(1.0);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    b.execute(
+        1.0,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    let v = b.view(2.0);
+    assert_eq!(
+        v.actions[0].outcome,
+        Outcome::Refused("dry run: not carried out".into())
+    );
+    assert!(fake.names(1).is_empty());
+}
