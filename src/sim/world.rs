@@ -207,7 +207,12 @@ pub struct Vm {
 
 impl Vm {
     /// A new, running VM of `vcpus` and `ram_mb` on node `node`, hosting server `server`.
-    pub fn new(name: String, server: u32, node: u32, tier: &super::replicas::TierStart) -> Self {
+    pub(crate) fn new(
+        name: String,
+        server: u32,
+        node: u32,
+        tier: &super::replicas::TierStart,
+    ) -> Self {
         Vm {
             name,
             server,
