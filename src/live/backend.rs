@@ -1033,6 +1033,7 @@ fn template_vcpus(xml: &str) -> Option<f64> {
 /// The attributes and text of the first `<tag ...>text</tag>` in `xml` (enough for the flat
 /// elements of a domain's top level; not a general XML parser).
 fn element<'a>(xml: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
+    let xml = &xml[xml.find("<domain").unwrap_or(0)..];
     let open = format!("<{tag}");
     let mut from = 0;
     while let Some(i) = xml[from..].find(&open) {
@@ -1064,7 +1065,10 @@ fn attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
 /// A template with its `<name>` set to `name` and its `<uuid>` removed (libvirt then makes a
 /// fresh one, so two replicas from one template never clash).
 pub fn instantiate_template(template: &str, name: &str) -> String {
-    let mut xml = template.to_string();
+    // From the root element on: a comment before it may well mention `<name>`.
+    let root = template.find("<domain").unwrap_or(0);
+    let (head, body) = template.split_at(root);
+    let mut xml = body.to_string();
     if let (Some(s), Some(e)) = (xml.find("<name>"), xml.find("</name>")) {
         if s < e {
             xml.replace_range(s..e + "</name>".len(), &format!("<name>{name}</name>"));
@@ -1075,7 +1079,7 @@ pub fn instantiate_template(template: &str, name: &str) -> String {
             xml.replace_range(s..e + "</uuid>".len(), "");
         }
     }
-    xml
+    format!("{head}{xml}")
 }
 
 #[cfg(test)]
@@ -1084,7 +1088,7 @@ mod tests {
 
     #[test]
     fn templates_are_instantiated_and_read() {
-        let t = "<domain type='qemu'>\n  <name>x</name>\n  <uuid>1234</uuid>\n  <memory unit='MiB'>128</memory>\n  <vcpu placement='static'>2</vcpu>\n</domain>";
+        let t = "<!-- reconf sets <name> and <memory> -->\n<domain type='qemu'>\n  <name>x</name>\n  <uuid>1234</uuid>\n  <memory unit='MiB'>128</memory>\n  <vcpu placement='static'>2</vcpu>\n</domain>";
         let x = instantiate_template(t, "rubis-app-3");
         assert!(x.contains("<name>rubis-app-3</name>"));
         assert!(!x.contains("uuid"));

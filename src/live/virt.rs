@@ -54,6 +54,8 @@ pub fn uri_label(uri: &str) -> String {
 impl Libvirt {
     /// Connects to every URI; fails on the first that does not answer, with its position.
     pub fn connect(uris: &[String]) -> Result<Self, (usize, HvError)> {
+        // libvirt prints every error on stderr by default; reconf reports them itself, once.
+        virt::error::clear_error_callback();
         let mut hosts = Vec::new();
         for (i, uri) in uris.iter().enumerate() {
             let conn = Connect::open(Some(uri)).map_err(|e| (i, err(e)))?;

@@ -1,0 +1,442 @@
+//! Tier 1 of the live backend: libvirt's test driver, no daemon. Each `test:///ABS/node.xml`
+//! connection is an independent host; migration is emulated (migratable XML defined and started
+//! on the destination, then the source destroyed). Faults: a refused migration, a domain that
+//! vanished between view and action, a lost connection — each reported to the policy in its
+//! next view, the VM on exactly one host, the run going on. Also `reconf live` end to end with
+//! the registered `threshold-migration` policy.
+#![cfg(feature = "libvirt")]
+
+use reconf::live::backend::{AppSpec, Backend, Config};
+use reconf::live::virt::Libvirt;
+use reconf::live::{Hypervisor, MigrateOptions};
+use reconf_api::{Action, AppId, NodeId, NodeState, Outcome, ReplicaState, TierRef, View};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn data(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/libvirt")
+        .join(file)
+}
+
+fn uri(file: &str) -> String {
+    format!("test://{}", data(file).display())
+}
+
+fn config(nodes: usize) -> Config {
+    let mut templates = BTreeMap::new();
+    templates.insert(
+        (0, 1),
+        std::fs::read_to_string(data("test-vm.xml")).unwrap(),
+    );
+    Config {
+        node_names: (0..nodes).map(|k| format!("node-{k}")).collect(),
+        apps: vec![AppSpec {
+            name: "rubis".into(),
+            tiers: vec!["web".into(), "app".into()],
+            sla_target_ms: 500.0,
+        }],
+        host_reserved_ram_mb: 512.0,
+        templates,
+        migrate: MigrateOptions::default(),
+        stop_timeout: Duration::from_millis(200),
+        power_on_command: None,
+        power_off_command: None,
+        dry_run: false,
+    }
+}
+
+fn setup(files: &[&str]) -> (Arc<Libvirt>, Backend) {
+    let uris: Vec<String> = files.iter().map(|f| uri(f)).collect();
+    let hv = Arc::new(Libvirt::connect(&uris).expect("test driver"));
+    let b = Backend::new(hv.clone(), config(files.len()), Instant::now());
+    (hv, b)
+}
+
+fn names(hv: &Libvirt, h: usize) -> Vec<String> {
+    let mut n: Vec<String> = hv.domains(h).unwrap().into_iter().map(|d| d.name).collect();
+    n.sort();
+    n
+}
+
+/// The hosts that list `name` as running.
+fn hosts_of(hv: &Libvirt, name: &str) -> Vec<usize> {
+    (0..hv.hosts())
+        .filter(|&h| {
+            hv.domains(h).is_ok_and(|ds| {
+                ds.iter()
+                    .any(|d| d.name == name && d.state == reconf::live::DomainState::Active)
+            })
+        })
+        .collect()
+}
+
+fn vm(v: &View, name: &str) -> reconf_api::VmId {
+    v.vms.iter().find(|x| x.name == name).expect(name).id
+}
+
+#[test]
+fn the_view_maps_domains_to_replicas_with_ram_and_cpu_from_the_hosts() {
+    let (_hv, mut b) = setup(&["node0.xml", "node1.xml"]);
+    b.sample(0.0);
+    std::thread::sleep(Duration::from_millis(200));
+    let v = b.view(0.2);
+    assert_eq!(v.nodes.len(), 2);
+    assert_eq!(v.nodes[0].cores, 4.0);
+    let mib = 1.048576;
+    assert!((v.nodes[0].ram_mb - 4096.0 * mib).abs() < 1e-6);
+    // 4096 MiB - 512 MB reserved - web 512 MiB - app 1024 MiB - unmanaged 256 MiB.
+    assert!((v.nodes[0].free_ram_mb - (2304.0 * mib - 512.0)).abs() < 1e-6);
+    let mut vms: Vec<&str> = v.vms.iter().map(|x| x.name.as_str()).collect();
+    vms.sort();
+    assert_eq!(
+        vms,
+        ["rubis-app-0", "rubis-web-0"],
+        "backup-agent is not managed"
+    );
+    assert_eq!(v.nodes[0].vms.len(), 2);
+    assert!(v.nodes[1].vms.is_empty());
+    let app = v.replica(reconf_api::ReplicaId(vm(&v, "rubis-app-0").0));
+    assert_eq!(
+        app.tier,
+        TierRef {
+            app: AppId(0),
+            tier: 1
+        }
+    );
+    assert_eq!(app.state, ReplicaState::Active);
+    // The test driver's CPU counter runs with the wall clock: one busy core per domain,
+    // whatever the period (within the clamp to its vCPUs).
+    assert!(
+        (app.cpu_utilisation - 1.0).abs() < 0.05,
+        "{}",
+        app.cpu_utilisation
+    );
+    assert!((v.nodes[0].cpu_utilisation - 0.75).abs() < 0.05);
+    assert_eq!(v.nodes[1].cpu_utilisation, 0.0);
+}
+
+#[test]
+fn a_migration_moves_the_domain_to_exactly_one_other_host() {
+    let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
+    b.sample(0.0);
+    let v = b.view(0.1);
+    let app = vm(&v, "rubis-app-0");
+    b.execute(
+        0.1,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.2);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(v.vm(app).node, NodeId(1));
+    assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![1]);
+    assert_eq!(names(&hv, 1), ["rubis-app-0"]);
+    assert!(b.view(0.3).actions.is_empty(), "an outcome is shown once");
+}
+
+#[test]
+fn a_migration_to_a_host_without_ram_is_refused() {
+    let (hv, mut b) = setup(&["node0.xml", "small.xml"]);
+    b.sample(0.0);
+    let v = b.view(0.1);
+    b.execute(
+        0.1,
+        Action::Migrate {
+            vm: vm(&v, "rubis-app-0"),
+            to: NodeId(1),
+        },
+    );
+    let v = b.view(0.2);
+    assert!(
+        matches!(&v.actions[0].outcome, Outcome::Refused(r) if r.contains("MB of RAM free")),
+        "{:?}",
+        v.actions[0].outcome
+    );
+    assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![0]);
+}
+
+#[test]
+fn a_domain_that_vanished_between_view_and_action_fails_the_action() {
+    let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
+    b.sample(0.0);
+    let v = b.view(0.1);
+    let web = vm(&v, "rubis-web-0");
+    hv.stop(0, "rubis-web-0", Duration::ZERO).unwrap();
+    b.execute(
+        0.1,
+        Action::Migrate {
+            vm: web,
+            to: NodeId(1),
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.2);
+    assert!(
+        matches!(&v.actions[0].outcome, Outcome::Failed(_)),
+        "{:?}",
+        v.actions[0].outcome
+    );
+    assert!(!v.vm(web).alive);
+    assert!(hosts_of(&hv, "rubis-web-0").is_empty());
+    // The run goes on: the other VM still migrates.
+    b.execute(
+        0.2,
+        Action::Migrate {
+            vm: vm(&v, "rubis-app-0"),
+            to: NodeId(1),
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    assert_eq!(b.view(0.3).actions[0].outcome, Outcome::Done);
+}
+
+#[test]
+fn a_lost_connection_fails_the_migration_and_the_vm_stays_on_its_source() {
+    let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
+    b.sample(0.0);
+    let v = b.view(0.1);
+    let app = vm(&v, "rubis-app-0");
+    hv.disconnect(1);
+    b.execute(
+        0.1,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.2);
+    assert!(
+        matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("no connection")),
+        "{:?}",
+        v.actions[0].outcome
+    );
+    assert_eq!(v.vm(app).node, NodeId(0));
+    assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![0]);
+    assert_eq!(
+        v.nodes[1].state,
+        NodeState::Off,
+        "an unreachable host is shown off"
+    );
+    assert_eq!(v.nodes[0].state, NodeState::On);
+    // A source lost mid-run: the action fails, nothing panics.
+    hv.disconnect(0);
+    b.execute(
+        0.2,
+        Action::Migrate {
+            vm: app,
+            to: NodeId(1),
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.3);
+    assert!(v.actions.iter().all(|a| a.outcome != Outcome::InProgress));
+}
+
+#[test]
+fn replicas_start_from_the_template_and_stop_and_nodes_power_off_and_on() {
+    let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
+    b.sample(0.0);
+    b.view(0.1);
+    let tier = TierRef {
+        app: AppId(0),
+        tier: 1,
+    };
+    b.execute(
+        0.1,
+        Action::StartReplica {
+            tier,
+            node: NodeId(1),
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.2);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(names(&hv, 1), ["rubis-app-1"]);
+    let new = v.replicas.iter().find(|r| r.name == "rubis-app-1").unwrap();
+    assert_eq!(new.state, ReplicaState::Active);
+    assert_eq!(new.node, Some(NodeId(1)));
+    b.execute(
+        0.2,
+        Action::StopReplica {
+            replica: new.id,
+            drain: false,
+        },
+    );
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.3);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert!(names(&hv, 1).is_empty(), "stopped and undefined");
+    assert_eq!(v.replica(new.id).state, ReplicaState::Stopped);
+    b.execute(0.3, Action::PowerOff { node: NodeId(1) });
+    b.execute(
+        0.3,
+        Action::StartReplica {
+            tier,
+            node: NodeId(1),
+        },
+    );
+    b.execute(0.3, Action::PowerOn { node: NodeId(1) });
+    let v = b.view(0.4);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(
+        v.actions[1].outcome,
+        Outcome::Refused("node is off, not on".into())
+    );
+    assert_eq!(v.actions[2].outcome, Outcome::Done);
+    assert_eq!(v.nodes[1].state, NodeState::On);
+}
+
+#[test]
+fn the_power_hook_runs_its_command_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(2);
+    cfg.power_off_command = Some(format!(
+        "touch {}/off-{{node}}-{{index}}",
+        dir.path().display()
+    ));
+    cfg.power_on_command = Some("exit 3".into());
+    let hv = Arc::new(Libvirt::connect(&[uri("node0.xml"), uri("node1.xml")]).unwrap());
+    let mut b = Backend::new(hv, cfg, Instant::now());
+    b.sample(0.0);
+    b.view(0.1);
+    b.execute(0.1, Action::PowerOff { node: NodeId(1) });
+    assert_eq!(b.view(0.15).nodes[1].state, NodeState::ShuttingDown);
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.2);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert!(dir.path().join("off-node-1-1").exists());
+    b.execute(0.2, Action::PowerOn { node: NodeId(1) });
+    b.drain(Duration::from_secs(10));
+    let v = b.view(0.3);
+    assert!(
+        matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("power-on command failed"))
+    );
+    assert_eq!(v.nodes[1].state, NodeState::Off);
+}
+
+fn reconf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_reconf"))
+}
+
+#[test]
+fn reconf_live_runs_threshold_migration_and_writes_the_simulator_files() {
+    let out = tempfile::tempdir().unwrap();
+    let o = reconf()
+        .arg("live")
+        .arg(data("testdriver.toml"))
+        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
+        .arg("--out")
+        .arg(out.path())
+        .args(["--duration-s", "2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let actions = std::fs::read_to_string(out.path().join("actions.csv")).unwrap();
+    let lines: Vec<&str> = actions.lines().collect();
+    assert!(lines.len() >= 2, "{actions}");
+    assert!(
+        lines[1].contains(",migrate,rubis-") && lines[1].contains(",node-1,done,"),
+        "{actions}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["migrations"], 1);
+    assert_eq!(summary["actions_failed"], 0);
+    let ts = std::fs::read_to_string(out.path().join("timeseries.csv")).unwrap();
+    assert!(ts.starts_with("time_s,active_clients,"));
+    assert!(ts.lines().count() >= 3);
+    let nodes = std::fs::read_to_string(out.path().join("nodes.csv")).unwrap();
+    assert!(nodes.contains(",node-0,on,"));
+    // The run folder is a run folder: `reconf plot` draws it.
+    let p = reconf().arg("plot").arg(out.path()).output().unwrap();
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+}
+
+#[test]
+fn reconf_live_dry_run_prints_the_actions_and_moves_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let o = reconf()
+        .arg("live")
+        .arg(data("testdriver.toml"))
+        .args([
+            "--uri",
+            &uri("node0.xml"),
+            "--uri",
+            &uri("node1.xml"),
+            "--dry-run",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .args(["--duration-s", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("dry run: ") && stdout.contains("migrate rubis-"),
+        "{stdout}"
+    );
+    let actions = std::fs::read_to_string(out.path().join("actions.csv")).unwrap();
+    assert!(actions.contains("dry run: not carried out"));
+}
+
+#[test]
+fn reconf_live_exit_codes() {
+    // A host that does not answer: a runtime failure, exit 1, one clear line.
+    let o = reconf()
+        .arg("live")
+        .arg(data("testdriver.toml"))
+        .args([
+            "--uri",
+            &uri("node0.xml"),
+            "--uri",
+            "qemu+unix:///system?socket=/nonexistent/libvirt-sock",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: cannot connect to --uri qemu+unix:///system (node 1): "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Bad input: exit 2.
+    for args in [
+        vec!["--duration-s", "-1"],
+        vec!["--duration-s", "abc"],
+        vec!["--set", "live.templates={\"rubis.cache\"=\"x.xml\"}"],
+        vec!["--set", "live.templates={\"rubis.app\"=\"missing.xml\"}"],
+        vec!["--set", "live.bogus=1"],
+    ] {
+        let o = reconf()
+            .arg("live")
+            .arg(data("testdriver.toml"))
+            .args(["--uri", &uri("node0.xml")])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // No --uri at all.
+    let o = reconf()
+        .arg("live")
+        .arg(data("testdriver.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
