@@ -221,9 +221,12 @@ impl Hypervisor for Libvirt {
             std::thread::spawn(move || {
                 let until = Instant::now() + limit;
                 while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                    if Instant::now() >= until {
-                        // SAFETY: `dom` is a valid domain handle for the thread's lifetime.
-                        unsafe { sys::virDomainAbortJob(dom.as_ptr()) };
+                    // Retried until it takes: an abort is refused while the migration job is
+                    // still being set up.
+                    // SAFETY: `dom` is a valid domain handle for the thread's lifetime.
+                    if Instant::now() >= until
+                        && unsafe { sys::virDomainAbortJob(dom.as_ptr()) } == 0
+                    {
                         return;
                     }
                     std::thread::sleep(Duration::from_millis(50));
