@@ -1,69 +1,13 @@
-//! Files of a sweep folder: a streaming atomic writer, and `summary.json` read back as an
-//! ordered list of numeric keys.
+//! Files of a sweep folder: stale temporaries, and `summary.json` read back as an ordered list
+//! of numeric keys.
+
+pub use crate::report::atomic::AtomicFile;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-
-/// A file written in a temporary next to its final name, synced and renamed over it by
-/// [`AtomicFile::commit`]; dropped uncommitted, the temporary is removed. Unlike
-/// `report::atomic::write_atomic` it streams, so `runs.csv` of any size is written in constant
-/// memory, and a kill at any point leaves either the old file or the new one, never a torn row.
-pub struct AtomicFile {
-    tmp: PathBuf,
-    path: PathBuf,
-    out: Option<BufWriter<File>>,
-}
-
-impl AtomicFile {
-    pub fn create(path: &Path) -> io::Result<Self> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-        let tmp = dir.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let out = BufWriter::new(File::create(&tmp)?);
-        Ok(AtomicFile {
-            tmp,
-            path: path.to_path_buf(),
-            out: Some(out),
-        })
-    }
-
-    pub fn commit(mut self) -> io::Result<()> {
-        let out = self.out.take().expect("committed once");
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&self.tmp, &self.path)
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.as_mut().expect("not committed").write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.as_mut().expect("not committed").flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.out.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
+use std::fs;
+use std::path::Path;
 
 /// Removes temporaries (`.name.PID.tmp`) that a killed process left in `dir`.
 pub fn remove_stale_temporaries(dir: &Path) {
@@ -173,18 +117,7 @@ mod tests {
     }
 
     #[test]
-    fn atomic_file_commits_or_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("runs.csv");
-        let mut f = AtomicFile::create(&p).unwrap();
-        f.write_all(b"a,b\n").unwrap();
-        drop(f);
-        assert!(!p.exists());
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-        let mut f = AtomicFile::create(&p).unwrap();
-        f.write_all(b"a,b\n").unwrap();
-        f.commit().unwrap();
-        assert_eq!(fs::read_to_string(&p).unwrap(), "a,b\n");
+    fn numbers_are_written_short_and_deterministic() {
         assert_eq!(fmt_f(0.1), "0.1");
         assert_eq!(fmt_f(3.0), "3");
         assert_eq!(fmt_f(-0.0), "0");

@@ -7,6 +7,7 @@
 
 use crate::scenario::deserialize::from_toml_str;
 use crate::scenario::locate::{parse_path, render_path};
+use crate::scenario::overrides::split_assignment;
 use crate::scenario::InputError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -308,29 +309,6 @@ pub fn parse_axis(arg: &str) -> Result<Axis, InputError> {
     let column = render_path(&parse_path(path).map_err(err)?);
     let values = split_top_level(values).map_err(|m| err(m).field(column.as_str()))?;
     Ok(Axis { column, values })
-}
-
-/// Splits at the first `=` outside quotes (a quoted key may contain one).
-fn split_assignment(arg: &str) -> Option<(&str, &str)> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in arg.char_indices() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' && q == '"' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == '=' => return Some((&arg[..i], &arg[i + 1..])),
-            None => {}
-        }
-    }
-    None
 }
 
 /// Splits `text` on commas that are outside `[]`, `{}`, `"…"` (with `\` escapes) and `'…'`.

@@ -68,7 +68,7 @@ pub fn covering<'a>(overrides: &'a [Override], field_path: &str) -> Option<&'a O
 }
 
 /// Split at the first `=` that is not inside a quoted key (`demands."a=b"=3`).
-fn split_assignment(arg: &str) -> Option<(&str, &str)> {
+pub fn split_assignment(arg: &str) -> Option<(&str, &str)> {
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for (i, c) in arg.char_indices() {
