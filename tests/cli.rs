@@ -328,6 +328,13 @@ fn the_committed_key_reference_is_the_generated_one() {
         "apps[].tiers[].cores",
         "apps[].clients.think",
         "sla.request_timeout_s",
+        "infrastructure.nodes[].cores",
+        "infrastructure.migration.max_downtime_ms",
+        "policy.period_s",
+        "policy.name",
+    ].tiers[].cores",
+        "apps[].clients.think",
+        "sla.request_timeout_s",
     ] {
         assert!(generated.contains(&format!("`{key}`")), "{key} documented");
     }

@@ -68,11 +68,16 @@ struct Row {
 }
 
 fn resolve<'a>(schema: &'a Value, defs: &'a Value) -> &'a Value {
+    // A plain reference, one wrapped in `allOf` (a field with its own doc comment), or one in
+    // `anyOf` beside `null` (an optional table).
     let target = schema.get("$ref").or_else(|| {
-        schema
-            .get("allOf")
-            .and_then(|a| a.get(0))
-            .and_then(|s| s.get("$ref"))
+        ["allOf", "anyOf"].iter().find_map(|k| {
+            schema
+                .get(*k)?
+                .as_array()?
+                .iter()
+                .find_map(|s| s.get("$ref"))
+        })
     });
     match target.and_then(Value::as_str) {
         Some(r) => {
