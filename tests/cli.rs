@@ -1,20 +1,8 @@
 //! The `reconf` command: outputs, exit codes, and bad input reported as one clear line.
 
+use common::{reconf, stderr};
 mod common;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn reconf(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reconf"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("reconf runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Writes `text` as `name` in `dir` and returns its path as a string.
 fn file(dir: &Path, name: &str, text: &str) -> String {

@@ -1,16 +1,10 @@
 //! `reconf compare`: exit codes 0 / 1 / 2 on crafted and simulated inputs; noise within the
 //! confidence interval is not a regression, a real shift is.
 
+mod common;
+use common::reconf;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn reconf(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reconf"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("reconf runs")
-}
+use std::process::Output;
 
 fn out(o: &Output) -> String {
     format!(

@@ -1,21 +1,10 @@
 //! `reconf plot`: the figures exist, are valid SVG and PNG of the expected size, are not blank,
 //! carry their axis labels; bad input is one line, exit 2, and no figure folder.
 
+mod common;
+use common::{reconf, stderr};
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn reconf(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reconf"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("reconf runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn repo(p: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

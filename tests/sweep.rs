@@ -1,22 +1,12 @@
 //! `reconf sweep`: the product of axes and seeds, paired seeds, determinism whatever `-j`,
 //! resuming after a kill, failed runs recorded, confidence intervals, bad input.
 
+mod common;
+use common::{reconf, stderr};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-fn reconf(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reconf"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("reconf runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 const SMALL: &str = r#"
 name = "small"

@@ -5,6 +5,7 @@ use reconf::report::RunOutput;
 use reconf::scenario::load::{load, Loaded};
 use reconf::sim::Simulation;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -30,4 +31,18 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
     ];
     let q = t.get(xs.len() - 2).copied().unwrap_or(2.0);
     (mean, q * (var / n).sqrt())
+}
+
+/// Runs the `reconf` binary with `args` in `cwd`.
+pub fn reconf(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reconf"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("reconf runs")
+}
+
+/// A command's standard error, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
