@@ -217,6 +217,7 @@ impl Simulation {
             nodes,
             vms,
             migrations: Vec::new(),
+            transferring: Vec::new(),
             scripted: sc.actions.clone(),
             actions: Vec::new(),
             mech: MechanismCounters::default(),

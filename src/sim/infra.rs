@@ -129,7 +129,7 @@ impl Simulation {
                 let (server, migrating) = (vm.server, vm.migrating_to.is_some());
                 if migrating && (old_share - share_cores).abs() > SHARE_EPS {
                     // Its dirty rate follows its CPU use: bring the migration up to now first.
-                    self.update_migration_dirty_rate(now, v, old_share);
+                    self.update_migration_dirty_rate(now, v);
                 }
                 let ps = &mut self.servers[server as usize].ps;
                 if (ps.cores() - cores).abs() > SHARE_EPS || ps.speed() != speed {

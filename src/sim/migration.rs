@@ -95,6 +95,8 @@ impl Simulation {
         let (cpu_src, cpu_dst) = (m.cpu_source_cores, m.cpu_dest_cores);
         let vmi = vm.0;
         self.vms[vmi as usize].migrating_to = Some(dst);
+        self.vms[vmi as usize].migration = Some(self.migrations.len() as u32);
+        self.transferring.push(self.migrations.len() as u32);
         self.nodes[dst as usize].incoming_ram_mb += ram;
         self.nodes[src as usize].migration_cpu_cores += cpu_src;
         self.nodes[dst as usize].migration_cpu_cores += cpu_dst;
@@ -151,9 +153,9 @@ impl Simulation {
         mig.last = now;
     }
 
-    /// The VM's CPU share changed (from `old_share` cores): bring its migration up to now with
+    /// The VM's CPU share changed: bring its migration up to now with
     /// the old dirty rate, then switch to the new one.
-    pub(super) fn update_migration_dirty_rate(&mut self, now: SimTime, v: u32, _old_share: f64) {
+    pub(super) fn update_migration_dirty_rate(&mut self, now: SimTime, v: u32) {
         let simple = self
             .infra
             .as_ref()
@@ -161,7 +163,8 @@ impl Simulation {
         if simple {
             return;
         }
-        if let Some(m) = self.migrations.iter().position(|m| !m.done && m.vm == v) {
+        if let Some(m) = self.vms[v as usize].migration {
+            let m = m as usize;
             self.advance_migration(now, m);
             self.migrations[m].dirty = self.vm_dirty_rate(v);
         }
@@ -171,9 +174,7 @@ impl Simulation {
     /// both ends, each capped by the per-migration limit) and reschedules the round ends of
     /// those whose bandwidth changed.
     fn reflow(&mut self, now: SimTime) {
-        let active: Vec<usize> = (0..self.migrations.len())
-            .filter(|&m| self.migrations[m].transferring)
-            .collect();
+        let active: Vec<usize> = self.transferring.iter().map(|&m| m as usize).collect();
         if active.is_empty() {
             return;
         }
@@ -264,6 +265,7 @@ impl Simulation {
     /// resumes); the network and CPU the migration used are released.
     fn end_transfer(&mut self, now: SimTime, m: usize) {
         let (v, src, dst, cpu_src, cpu_dst) = {
+            self.transferring.retain(|&x| x as usize != m);
             let mig = &mut self.migrations[m];
             mig.transferring = false;
             (mig.vm, mig.src, mig.dst, mig.cpu_src, mig.cpu_dst)
@@ -286,6 +288,7 @@ impl Simulation {
         let vm = &mut self.vms[v as usize];
         vm.node = dst;
         vm.migrating_to = None;
+        vm.migration = None;
         let resume_s = self.migrations[m].precopy.params().resume_s;
         let paused = vm.paused;
         self.rebalance_node(now, src);

@@ -91,6 +91,8 @@ pub struct Simulation {
     nodes: Vec<Node>,
     vms: Vec<Vm>,
     migrations: Vec<migration::MigrationRt>,
+    /// Migrations still sending data (indices in `migrations`), in start order.
+    transferring: Vec<u32>,
     scripted: Vec<ScriptedAction>,
     actions: Vec<ActionRecord>,
     mech: MechanismCounters,

@@ -193,6 +193,8 @@ pub struct Vm {
     pub node: u32,
     /// Set while a live migration to that node runs.
     pub migrating_to: Option<u32>,
+    /// That migration (index in the simulation's migrations).
+    pub migration: Option<u32>,
     /// Stopped for a migration's stop-and-copy and resume: serves nothing.
     pub paused: bool,
     pub dirty_mb_per_s: f64,
@@ -220,6 +222,7 @@ impl Vm {
             ram_mb: tier.vm_ram_mb,
             node,
             migrating_to: None,
+            migration: None,
             paused: false,
             dirty_mb_per_s: tier.dirty_mb_per_s,
             dirty_mb_per_cpu_s: tier.dirty_mb_per_cpu_s,
