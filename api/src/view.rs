@@ -136,6 +136,36 @@ pub struct ActionView {
     pub outcome: Outcome,
 }
 
+impl TierView {
+    /// The tiers of app `app`, named `names` in order, each listing the replicas of `replicas`
+    /// (in id order) that belong to it: how every backend fills `AppView::tiers`.
+    pub fn of_app<'a>(
+        app: AppId,
+        names: impl IntoIterator<Item = &'a str>,
+        replicas: &[ReplicaView],
+    ) -> Vec<TierView> {
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(ti, name)| {
+                let tier = TierRef {
+                    app,
+                    tier: ti as u32,
+                };
+                TierView {
+                    tier,
+                    name: name.to_string(),
+                    replicas: replicas
+                        .iter()
+                        .filter(|r| r.tier == tier)
+                        .map(|r| r.id)
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
 impl View {
     pub fn node(&self, id: NodeId) -> &NodeView {
         &self.nodes[id.index()]

@@ -481,7 +481,7 @@ impl Backend {
                 cpu_cores_used: v.cores_used,
             })
             .collect();
-        let replicas = self
+        let replicas: Vec<ReplicaView> = self
             .vms
             .iter()
             .enumerate()
@@ -512,25 +512,11 @@ impl Backend {
             .map(|(ai, a)| AppView {
                 id: AppId(ai as u32),
                 name: a.name.clone(),
-                tiers: a
-                    .tiers
-                    .iter()
-                    .enumerate()
-                    .map(|(ti, t)| TierView {
-                        tier: TierRef {
-                            app: AppId(ai as u32),
-                            tier: ti as u32,
-                        },
-                        name: t.clone(),
-                        replicas: self
-                            .vms
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, v)| v.app == ai && v.tier == ti)
-                            .map(|(i, _)| ReplicaId(i as u32))
-                            .collect(),
-                    })
-                    .collect(),
+                tiers: TierView::of_app(
+                    AppId(ai as u32),
+                    a.tiers.iter().map(String::as_str),
+                    &replicas,
+                ),
                 // libvirt knows nothing of the application: no clients, requests or response
                 // times (zeros, never NaN, so policies and reports stay well defined).
                 clients: 0,

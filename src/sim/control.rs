@@ -158,7 +158,7 @@ impl Simulation {
                 cpu_cores_used: replica_busy_cores[vm.server as usize],
             })
             .collect();
-        let replicas = self
+        let replicas: Vec<ReplicaView> = self
             .servers
             .iter()
             .enumerate()
@@ -195,27 +195,11 @@ impl Simulation {
                 AppView {
                     id: AppId(ai as u32),
                     name: a.name.clone(),
-                    tiers: a
-                        .tiers
-                        .iter()
-                        .enumerate()
-                        .map(|(ti, t)| TierView {
-                            tier: TierRef {
-                                app: AppId(ai as u32),
-                                tier: ti as u32,
-                            },
-                            name: t.name.clone(),
-                            replicas: self
-                                .servers
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, s)| {
-                                    usize::from(s.app) == ai && usize::from(s.tier) == ti
-                                })
-                                .map(|(i, _)| ReplicaId(i as u32))
-                                .collect(),
-                        })
-                        .collect(),
+                    tiers: TierView::of_app(
+                        AppId(ai as u32),
+                        a.tiers.iter().map(|t| t.name.as_str()),
+                        &replicas,
+                    ),
                     clients: a.in_loop,
                     throughput_rps: if period_s > 0.0 {
                         st.completed as f64 / period_s
