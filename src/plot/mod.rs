@@ -3,12 +3,14 @@
 //! Nothing is looked up on the machine or downloaded: plotters is built without its font-kit
 //! feature (which needs fontconfig and system fonts) and with `ab_glyph`, and text is set in
 //! DejaVu Sans, shipped in `src/plot/fonts/` (Bitstream Vera licence, redistributable) and
-//! compiled into the binary. PNGs are encoded with the `png` crate from an in-memory bitmap, and
-//! every figure is written atomically like the rest of the outputs.
+//! compiled into the binary; its glyphs are laid out by [`text`] (plotters' own bitmap text
+//! misplaces them). PNGs are encoded with the `png` crate from an in-memory bitmap, and every
+//! figure is written atomically like the rest of the outputs.
 
 pub mod figure;
 mod run;
 mod sweep;
+pub mod text;
 
 use crate::report::atomic::write_atomic;
 use crate::scenario::InputError;
@@ -16,6 +18,7 @@ use figure::{draw_bars, draw_lines, BarFigure, LineFigure, SIZE};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
+use text::Typeset;
 
 /// Why figures could not be drawn.
 #[derive(Debug)]
@@ -32,12 +35,12 @@ impl From<InputError> for PlotError {
     }
 }
 
-static FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
-
-fn register_font() {
+/// Registers the shipped font with plotters, which measures text with it in places (legend
+/// boxes, multi-line text) and refuses text styles of an unknown family.
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        plotters::style::register_font("sans-serif", FontStyle::Normal, text::FONT_BYTES)
             .unwrap_or_else(|_| panic!("the shipped font parses"));
     });
 }
@@ -64,14 +67,14 @@ pub fn save(fig: &Figure, out: &Path, name: &str) -> Result<Vec<PathBuf>, PlotEr
     let fail = |what: &str, e: String| PlotError::Io(format!("{what} {name}: {e}"));
     let mut svg = String::new();
     render(
-        SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
+        Typeset::vector(SVGBackend::with_string(&mut svg, SIZE)).into_drawing_area(),
         fig,
     )
     .map_err(|e| fail("cannot draw", e))?;
     let (w, h) = SIZE;
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     render(
-        BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area(),
+        Typeset::raster(BitMapBackend::with_buffer(&mut rgb, SIZE)).into_drawing_area(),
         fig,
     )
     .map_err(|e| fail("cannot draw", e))?;
