@@ -4,8 +4,8 @@
 //! with a reason (never a panic), a possible one ends later as done or failed. The log becomes
 //! `actions.csv`, and policies will read the outcomes in their next view.
 
-use super::events::Event;
-use super::world::{Host, NodeState};
+use super::cluster::Notice;
+use super::world::Host;
 use super::Simulation;
 use crate::engine::SimTime;
 use crate::scenario::schema::ScriptedAction;
@@ -75,13 +75,6 @@ impl Simulation {
         r.outcome = outcome;
     }
 
-    fn node_by_name(&self, name: &str) -> Option<u32> {
-        self.nodes
-            .iter()
-            .position(|n| n.name == name)
-            .map(|i| i as u32)
-    }
-
     fn server_by_name(&self, name: &str) -> Option<u32> {
         self.servers
             .iter()
@@ -92,7 +85,8 @@ impl Simulation {
     /// Carries out `action` as a policy (or a script) asked for it. Returns its id.
     pub fn execute(&mut self, now: SimTime, action: Action) -> ActionId {
         let node_name = |sim: &Self, n: NodeId| {
-            sim.nodes
+            sim.cluster
+                .nodes()
                 .get(n.index())
                 .map_or_else(|| format!("node#{}", n.0), |x| x.name.clone())
         };
@@ -123,23 +117,38 @@ impl Simulation {
             }
             Action::Migrate { vm, to } => {
                 let t = self
-                    .vms
+                    .cluster
+                    .vms()
                     .get(vm.index())
                     .map_or_else(|| format!("vm#{}", vm.0), |v| v.name.clone());
                 let d = node_name(self, *to);
                 self.record_action(now, action.clone(), t, d)
             }
         };
-        if self.infra.is_none() {
+        if !self.cluster.settings().modelled {
             self.refuse(now, a, "the scenario has no infrastructure section");
             return ActionId(a as u32);
         }
         match action {
-            Action::PowerOn { node } => self.power_on(now, a, node),
-            Action::PowerOff { node } => self.power_off(now, a, node),
+            Action::PowerOn { node } => {
+                if let Err(reason) = self.with_cluster(|c, h| c.power_on(now, node.0, h)) {
+                    self.refuse(now, a, reason);
+                }
+            }
+            Action::PowerOff { node } => {
+                if let Err(reason) = self.with_cluster(|c, h| c.power_off(now, node.0, h)) {
+                    self.refuse(now, a, reason);
+                }
+            }
             Action::StartReplica { tier, node } => self.start_replica(now, a, tier, node),
             Action::StopReplica { replica, drain } => self.stop_replica(now, a, replica, drain),
-            Action::Migrate { vm, to } => self.start_migration(now, a, vm, to),
+            Action::Migrate { vm, to } => {
+                if let Err(reason) =
+                    self.with_cluster(|c, h| c.start_migration(now, a, vm.0, to.0, h))
+                {
+                    self.refuse(now, a, reason);
+                }
+            }
         }
         ActionId(a as u32)
     }
@@ -154,7 +163,7 @@ impl Simulation {
         };
         let action = match &sa {
             ScriptedAction::PowerOn { node, .. } | ScriptedAction::PowerOff { node, .. } => {
-                let Some(n) = self.node_by_name(node) else {
+                let Some(n) = self.cluster.node_by_name(node) else {
                     return unknown(
                         self,
                         Action::PowerOn {
@@ -173,7 +182,7 @@ impl Simulation {
             ScriptedAction::StartReplica {
                 app, tier, node, ..
             } => {
-                let n = self.node_by_name(node);
+                let n = self.cluster.node_by_name(node);
                 let ai = self.apps.iter().position(|a| &a.name == app);
                 let ti = ai.and_then(|ai| self.apps[ai].tiers.iter().position(|t| &t.name == tier));
                 let (Some(n), Some(ai), Some(ti)) = (n, ai, ti) else {
@@ -223,7 +232,7 @@ impl Simulation {
                         Host::Vm(v) => Some(v),
                         _ => None,
                     });
-                let n = self.node_by_name(to);
+                let n = self.cluster.node_by_name(to);
                 let (Some(v), Some(n)) = (v, n) else {
                     return unknown(
                         self,
@@ -244,72 +253,56 @@ impl Simulation {
         self.execute(now, action);
     }
 
-    fn power_on(&mut self, now: SimTime, a: usize, node: NodeId) {
-        let Some(state) = self.nodes.get(node.index()).map(|n| n.state) else {
-            return self.refuse(now, a, "no such node");
+    /// One of the cluster's events is due: carry it out, then what follows from it.
+    pub(super) fn on_cluster_event(&mut self, now: SimTime, event: super::cluster::ClusterEvent) {
+        let Some(notice) = self.with_cluster(|c, h| c.handle(now, event, h)) else {
+            return;
         };
-        if state != NodeState::Off {
-            return self.refuse(now, a, format!("node is {}, not off", state.label()));
-        }
-        self.boot_node(now, node.0);
-    }
-
-    /// Starts booting node `n` (which is off).
-    pub(super) fn boot_node(&mut self, now: SimTime, n: u32) {
-        self.set_node_state(now, n, NodeState::Booting);
-        let at = now.plus_ns(self.nodes[n as usize].boot_ns);
-        self.q.schedule(at, Event::NodeBooted { node: n });
-    }
-
-    pub(super) fn on_node_booted(&mut self, now: SimTime, n: u32) {
-        self.set_node_state(now, n, NodeState::On);
-        self.rebalance_node(now, n);
-        // The power-on actions of this node are done.
-        for a in 0..self.actions.len() {
-            let r = &self.actions[a];
-            if r.outcome == Outcome::InProgress
-                && matches!(r.action, Action::PowerOn { node } if node.0 == n)
-            {
-                self.finish_action(now, a, Outcome::Done);
+        match notice {
+            Notice::NodeUp { node } => {
+                // The power-on actions of this node are done.
+                self.finish_in_progress(
+                    now,
+                    |a| matches!(a, Action::PowerOn { node: n } if n.0 == node),
+                );
+                // Replicas that waited for the boot now deploy, in the order they asked.
+                let mut waiting = Vec::new();
+                self.boot_waiters.retain(|&(n, s)| {
+                    if n == node {
+                        waiting.push(s);
+                    }
+                    n != node
+                });
+                for s in waiting {
+                    self.deploy_replica(now, s);
+                }
+            }
+            Notice::NodeDown { node } => {
+                self.finish_in_progress(
+                    now,
+                    |a| matches!(a, Action::PowerOff { node: n } if n.0 == node),
+                );
+            }
+            Notice::MigrationDone {
+                action,
+                mb_sent,
+                downtime_s,
+                rounds,
+            } => {
+                let r = &mut self.actions[action];
+                r.mb_sent = mb_sent;
+                r.downtime_s = downtime_s;
+                r.rounds = rounds;
+                self.finish_action(now, action, Outcome::Done);
             }
         }
-        // Replicas that waited for the boot now deploy.
-        let waiting = std::mem::take(&mut self.nodes[n as usize].waiting_starts);
-        for s in waiting {
-            self.deploy_replica(now, s);
-        }
     }
 
-    fn power_off(&mut self, now: SimTime, a: usize, node: NodeId) {
-        let Some(state) = self.nodes.get(node.index()).map(|n| n.state) else {
-            return self.refuse(now, a, "no such node");
-        };
-        if state != NodeState::On {
-            return self.refuse(now, a, format!("node is {}, not on", state.label()));
-        }
-        if !self.node_is_empty(node.0) {
-            let n = &self.nodes[node.index()];
-            let what = if !n.vms.is_empty() {
-                format!("it hosts {} VM(s)", n.vms.len())
-            } else if n.bare_server.is_some() {
-                "it hosts a replica".to_string()
-            } else {
-                "a migration or a replica start involves it".to_string()
-            };
-            return self.refuse(now, a, format!("node is busy: {what}"));
-        }
-        self.set_node_state(now, node.0, NodeState::ShuttingDown);
-        let at = now.plus_ns(self.nodes[node.index()].shutdown_ns);
-        self.q.schedule(at, Event::NodeOff { node: node.0 });
-    }
-
-    pub(super) fn on_node_off(&mut self, now: SimTime, n: u32) {
-        self.set_node_state(now, n, NodeState::Off);
+    /// Every action in progress that `matches` is done.
+    fn finish_in_progress(&mut self, now: SimTime, matches: impl Fn(&Action) -> bool) {
         for a in 0..self.actions.len() {
             let r = &self.actions[a];
-            if r.outcome == Outcome::InProgress
-                && matches!(r.action, Action::PowerOff { node } if node.0 == n)
-            {
+            if r.outcome == Outcome::InProgress && matches(&r.action) {
                 self.finish_action(now, a, Outcome::Done);
             }
         }

@@ -1,14 +1,15 @@
 //! Building the world of a run from a resolved scenario.
 
+use super::cluster::{Cluster, ClusterSettings, NodeSpec};
 use super::events::Event;
 use super::replicas::TierStart;
 use super::requests::RequestSlab;
-use super::world::{App, Host, Node, NodeState, Server, ServerState, Tier, Vm};
-use super::{curve_of, InfraRt, MechanismCounters, Simulation};
+use super::world::{App, Host, Server, ServerState, Tier};
+use super::{curve_of, MechanismCounters, ReplicaSettings, Simulation};
 use crate::engine::time::secs_to_ns;
 use crate::engine::{rng, EventQueue, SimTime};
 use crate::model::balancer::LoadBalancer;
-use crate::model::power::{EnergyMeter, PowerModel};
+use crate::model::power::PowerModel;
 use crate::model::PsServer;
 use crate::report::metrics::{Counters, ResponseStats};
 use crate::scenario::placement::{initial_placement, node_names, nodes_on_at_start};
@@ -52,60 +53,55 @@ impl Simulation {
         policy: Option<Box<dyn reconf_api::Policy>>,
     ) -> Self {
         assert_eq!(sc.apps.len(), mixes.len());
-        let mut nodes = Vec::new();
-        let mut infra = None;
-        let placement = match &sc.infrastructure {
-            None => None,
+        let mut node_specs = Vec::new();
+        let mut replica_settings = None;
+        let settings = match &sc.infrastructure {
+            None => ClusterSettings {
+                modelled: false,
+                virtualized: false,
+                hypervisor_overhead: 0.0,
+                host_reserved_ram_mb: 0.0,
+                migration: Default::default(),
+            },
             Some(inf) => {
                 let names = node_names(inf);
                 let on = nodes_on_at_start(inf);
                 let groups = inf.nodes.iter().flat_map(|g| (0..g.count).map(move |_| g));
                 for ((name, g), on) in names.into_iter().zip(groups).zip(on) {
-                    let power = power_model(&g.power);
-                    let mut meter = EnergyMeter::new(0);
-                    if on {
-                        meter.set_watts(0, power.idle_w());
-                    }
-                    nodes.push(Node {
+                    node_specs.push(NodeSpec {
                         name,
                         cores: g.cores,
                         speed: g.speed,
                         ram_mb: g.ram_mb,
                         nic_mb_per_s: g.nic_mbps / 8.0,
-                        power,
+                        power: power_model(&g.power),
                         boot_ns: secs_to_ns(g.boot_s),
                         shutdown_ns: secs_to_ns(g.shutdown_s),
-                        state: if on { NodeState::On } else { NodeState::Off },
-                        meter,
-                        up_ns: 0,
-                        up_since: on.then_some(SimTime::ZERO),
-                        bare_server: None,
-                        vms: Vec::new(),
-                        incoming_ram_mb: 0.0,
-                        migration_cpu_cores: 0.0,
-                        busy_cores: 0.0,
-                        busy_core_ns: 0.0,
-                        busy_since: SimTime::ZERO,
-                        interval_mark: (0.0, 0.0),
-                        waiting_starts: Vec::new(),
-                        vm_demand_total: 0.0,
-                        overcommitted: false,
+                        on,
                     });
                 }
-                infra = Some(InfraRt {
+                replica_settings = Some(ReplicaSettings {
+                    drain_timeout_ns: secs_to_ns(inf.drain_timeout_s),
+                    vm_boot: Sampler::new(&inf.vm_boot),
+                });
+                ClusterSettings {
+                    modelled: true,
                     virtualized: inf.mode == DeployMode::Virtualized,
                     hypervisor_overhead: inf.hypervisor_overhead,
                     host_reserved_ram_mb: inf.host_reserved_ram_mb,
-                    drain_timeout_ns: secs_to_ns(inf.drain_timeout_s),
-                    vm_boot: Sampler::new(&inf.vm_boot),
                     migration: inf.migration.clone(),
-                });
-                Some(initial_placement(sc, inf).expect("validated scenario has a placement"))
+                }
             }
         };
+        let placement = sc
+            .infrastructure
+            .as_ref()
+            .map(|inf| initial_placement(sc, inf).expect("validated scenario has a placement"));
+        let mut cluster = Cluster::new(settings, node_specs);
+        let virtualized = cluster.settings().virtualized;
+        let mut vm_server = Vec::new();
 
         let mut servers = Vec::new();
-        let mut vms = Vec::new();
         let mut apps = Vec::new();
         let mut max_tiers = 1;
         for (ai, (a, mix)) in sc.apps.iter().zip(mixes).enumerate() {
@@ -116,27 +112,23 @@ impl Simulation {
                 for r in 0..t.replicas as usize {
                     let s = servers.len() as u32;
                     let name = format!("{}.{}.{r}", a.name, t.name);
-                    let (host, ps) = match (&placement, &infra) {
-                        (Some(p), Some(inf)) => {
-                            let n = p[ai][ti][r];
-                            let node = &mut nodes[n];
-                            if inf.virtualized {
-                                let v = vms.len() as u32;
-                                vms.push(Vm::new(name.clone(), s, n as u32, &TierStart::of(t)));
-                                node.vms.push(v);
-                                (
-                                    Host::Vm(v),
-                                    PsServer::new(t.cores, node.speed, SimTime::ZERO),
-                                )
+                    let (host, ps) = match &placement {
+                        Some(p) => {
+                            let n = p[ai][ti][r] as u32;
+                            let (cores, speed) = (cluster.node(n).cores, cluster.node(n).speed);
+                            if virtualized {
+                                let spec = TierStart::of(t).vm_spec(name.clone());
+                                let v = cluster
+                                    .create_vm(n, spec, false)
+                                    .expect("validated placement fits");
+                                vm_server.push(s);
+                                (Host::Vm(v), PsServer::new(t.cores, speed, SimTime::ZERO))
                             } else {
-                                node.bare_server = Some(s);
-                                (
-                                    Host::Node(n as u32),
-                                    PsServer::new(node.cores, node.speed, SimTime::ZERO),
-                                )
+                                cluster.occupy(n, s).expect("validated placement");
+                                (Host::Node(n), PsServer::new(cores, speed, SimTime::ZERO))
                             }
                         }
-                        _ => (Host::Dedicated, PsServer::new(t.cores, 1.0, SimTime::ZERO)),
+                        None => (Host::Dedicated, PsServer::new(t.cores, 1.0, SimTime::ZERO)),
                     };
                     servers.push(Server {
                         name,
@@ -213,16 +205,14 @@ impl Simulation {
             rows: Vec::new(),
             node_rows: Vec::new(),
             events: 0,
-            infra,
-            nodes,
-            vms,
-            migrations: Vec::new(),
-            transferring: Vec::new(),
+            report_node_marks: vec![(0.0, 0.0); cluster.nodes().len()],
+            cluster,
+            vm_server,
+            replica_settings,
+            boot_waiters: Vec::new(),
             scripted: sc.actions.clone(),
             actions: Vec::new(),
             mech: MechanismCounters::default(),
-            scratch_demand: Vec::new(),
-            scratch_share: Vec::new(),
             control: policy.map(|policy| {
                 let (period_s, noise_sd) = sc
                     .policy
@@ -246,9 +236,7 @@ impl Simulation {
                 .map(|a| a.tiers.iter().map(TierStart::of).collect())
                 .collect(),
         };
-        for n in 0..sim.nodes.len() {
-            sim.rebalance_node(SimTime::ZERO, n as u32);
-        }
+        sim.with_cluster(|c, h| c.rebalance_all(SimTime::ZERO, h));
         for ai in 0..sim.apps.len() {
             match sim.apps[ai].loop_kind {
                 LoopKind::Closed => sim
@@ -264,7 +252,7 @@ impl Simulation {
             );
         }
         if let Some(c) = &mut sim.control {
-            c.node_marks = vec![(0.0, 0.0); sim.nodes.len()];
+            c.node_marks = vec![(0.0, 0.0); sim.cluster.nodes().len()];
             let at = SimTime(c.period_ns);
             sim.q.schedule(at, Event::Control);
         }

@@ -6,8 +6,9 @@
 //! completed during the period. Optional multiplicative noise, from its own random stream,
 //! models imperfect probes.
 
+use super::cluster::NodeState as SimNodeState;
 use super::events::Event;
-use super::world::{Host, NodeState as SimNodeState, ServerState};
+use super::world::{Host, ServerState};
 use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::{Rng, SimTime};
@@ -67,10 +68,18 @@ impl Simulation {
         let last = c.last;
         let dt_ns = now.since(last) as f64;
         let period_s = ns_to_secs(now.since(last));
-        let mode = match &self.infra {
-            None => Mode::Dedicated,
-            Some(i) if i.virtualized => Mode::Virtualized,
-            Some(_) => Mode::Bare,
+        let settings = self.cluster.settings();
+        let mode = if !settings.modelled {
+            Mode::Dedicated
+        } else if settings.virtualized {
+            Mode::Virtualized
+        } else {
+            Mode::Bare
+        };
+        let host_reserved_ram_mb = if settings.modelled {
+            settings.host_reserved_ram_mb
+        } else {
+            0.0
         };
         // Servers: busy share of their capacity over the period.
         let mut replica_cpu = Vec::with_capacity(self.servers.len());
@@ -90,13 +99,13 @@ impl Simulation {
         }
         // Nodes: busy cores and energy over the period.
         let mut node_marks = self.control.as_ref().expect("control").node_marks.clone();
-        let mut node_cpu = Vec::with_capacity(self.nodes.len());
-        let mut node_power = Vec::with_capacity(self.nodes.len());
-        for (node, mark) in self.nodes.iter_mut().zip(node_marks.iter_mut()) {
-            let dt = now.since(node.busy_since) as f64;
-            node.busy_core_ns += node.busy_cores * dt;
-            node.busy_since = now;
-            let (b, e) = (node.busy_core_ns, node.meter.joules(now.0));
+        let n_nodes = self.cluster.nodes().len();
+        let mut node_cpu = Vec::with_capacity(n_nodes);
+        let mut node_power = Vec::with_capacity(n_nodes);
+        for (n, mark) in node_marks.iter_mut().enumerate() {
+            let b = self.cluster.settle_busy(now, n as u32);
+            let node = self.cluster.node(n as u32);
+            let e = node.joules(now);
             let (b0, e0) = *mark;
             *mark = (b, e);
             node_cpu.push(if dt_ns > 0.0 {
@@ -113,9 +122,9 @@ impl Simulation {
         let node_cpu: Vec<f64> = node_cpu.into_iter().map(|u| self.noisy(u)).collect();
         let replica_cpu: Vec<f64> = replica_cpu.into_iter().map(|u| self.noisy(u)).collect();
 
-        let nodes = (0..self.nodes.len())
+        let nodes = (0..n_nodes)
             .map(|n| {
-                let node = &self.nodes[n];
+                let node = self.cluster.node(n as u32);
                 NodeView {
                     id: NodeId(n as u32),
                     name: node.name.clone(),
@@ -129,8 +138,8 @@ impl Simulation {
                     speed: node.speed,
                     ram_mb: node.ram_mb,
                     free_ram_mb: if mode == Mode::Virtualized {
-                        self.node_free_ram_mb(n as u32)
-                    } else if node.bare_server.is_some() {
+                        self.cluster.free_ram_mb(n as u32)
+                    } else if node.bare.is_some() {
                         0.0
                     } else {
                         node.ram_mb
@@ -138,12 +147,13 @@ impl Simulation {
                     cpu_utilisation: node_cpu[n],
                     power_w: node_power[n],
                     vms: node.vms.iter().map(|&v| VmId(v)).collect(),
-                    replica: node.bare_server.map(ReplicaId),
+                    replica: node.bare.map(ReplicaId),
                 }
             })
             .collect();
         let vms = self
-            .vms
+            .cluster
+            .vms()
             .iter()
             .enumerate()
             .map(|(v, vm)| VmView {
@@ -154,8 +164,8 @@ impl Simulation {
                 migrating_to: vm.migrating_to.map(NodeId),
                 vcpus: vm.vcpus,
                 ram_mb: vm.ram_mb,
-                replica: ReplicaId(vm.server),
-                cpu_cores_used: replica_busy_cores[vm.server as usize],
+                replica: ReplicaId(self.vm_server[v]),
+                cpu_cores_used: replica_busy_cores[self.vm_server[v] as usize],
             })
             .collect();
         let replicas: Vec<ReplicaView> = self
@@ -239,7 +249,7 @@ impl Simulation {
             now_s: now.as_secs(),
             period_s,
             mode,
-            host_reserved_ram_mb: self.infra.as_ref().map_or(0.0, |i| i.host_reserved_ram_mb),
+            host_reserved_ram_mb,
             nodes,
             vms,
             replicas,

@@ -1,5 +1,6 @@
 //! The events of the simulated backend: a compact enum dispatched by `match`.
 
+use super::cluster::ClusterEvent;
 use super::requests::RequestRef;
 
 #[derive(Clone, Copy, Debug)]
@@ -20,18 +21,12 @@ pub enum Event {
     WarmupEnd,
     /// A scripted action (index in the scenario's `actions`) is due.
     Scripted { index: u32 },
-    /// A node finished booting.
-    NodeBooted { node: u32 },
-    /// A node finished shutting down.
-    NodeOff { node: u32 },
+    /// One of the cluster's own steps (a boot, a shutdown, a migration round).
+    Cluster(ClusterEvent),
     /// A starting replica is ready to join its balancer.
     ReplicaReady { server: u32 },
     /// A draining replica waited long enough: it stops now.
     DrainTimeout { server: u32 },
-    /// The current round of a migration may have finished sending.
-    MigrationRound { migration: u32, gen: u32 },
-    /// A migrated VM resumes on its destination.
-    MigrationResumed { migration: u32 },
     /// The policy's control period ends: it sees the view and acts.
     Control,
 }

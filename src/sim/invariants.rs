@@ -11,9 +11,9 @@ impl Simulation {
         }
     }
 
-    /// Checks: host RAM never over-committed; every live VM on exactly one node (two only
-    /// through a migration's reservation); bare nodes run at most one replica; requests
-    /// conserved.
+    /// Checks: requests conserved; the cluster's own invariants (host RAM never over-committed,
+    /// every live VM on exactly one node); bare nodes and their replicas agree; stopped
+    /// replicas serve nothing.
     pub fn invariants(&self) -> Result<(), String> {
         let c = &self.counters;
         if c.requests_issued != c.requests_completed + c.requests_failed + self.in_flight {
@@ -22,44 +22,11 @@ impl Simulation {
                 c.requests_issued, c.requests_completed, c.requests_failed, self.in_flight
             ));
         }
-        let Some(infra) = &self.infra else {
-            return Ok(());
-        };
-        let mut seen = vec![0u32; self.vms.len()];
-        for (n, node) in self.nodes.iter().enumerate() {
-            for &v in &node.vms {
-                seen[v as usize] += 1;
-                if self.vms[v as usize].node as usize != n {
-                    return Err(format!(
-                        "VM {} listed on {} but placed elsewhere",
-                        self.vms[v as usize].name, node.name
-                    ));
-                }
-            }
-            if infra.virtualized {
-                let used: f64 = node.vms.iter().map(|&v| self.vms[v as usize].ram_mb).sum();
-                let total = infra.host_reserved_ram_mb + used + node.incoming_ram_mb;
-                if total > node.ram_mb + 1e-6 {
-                    return Err(format!(
-                        "RAM over-committed on {}: {total} MB of {} MB",
-                        node.name, node.ram_mb
-                    ));
-                }
-            }
-            if let Some(s) = node.bare_server {
+        self.cluster.invariants()?;
+        for (n, node) in self.cluster.nodes().iter().enumerate() {
+            if let Some(s) = node.bare {
                 if self.servers[s as usize].host != Host::Node(n as u32) {
                     return Err(format!("bare node {} and its replica disagree", node.name));
-                }
-            }
-        }
-        for (v, vm) in self.vms.iter().enumerate() {
-            let expected = u32::from(vm.alive);
-            if seen[v] != expected {
-                return Err(format!("VM {} is on {} node(s)", vm.name, seen[v]));
-            }
-            if let Some(d) = vm.migrating_to {
-                if d == vm.node || self.nodes[d as usize].incoming_ram_mb + 1e-9 < vm.ram_mb {
-                    return Err(format!("VM {} migrates without a reservation", vm.name));
                 }
             }
         }

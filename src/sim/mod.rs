@@ -6,18 +6,18 @@
 //! (virtualized mode). All random draws of a session (think times, choices, demands) come from
 //! that session's own stream, so two runs of one seed face the very same users.
 //!
-//! The code is split by concern: `clients` (sessions and requests), `infra` (nodes, CPU shares,
-//! power), `actions` (the reconfiguration actions and their log), `replicas` (start and stop),
-//! `migration` (pre-copy live migration), `invariants`, and `output` (reports).
+//! The code is split by concern: `cluster` (nodes, VMs, CPU shares, NICs, migrations, power:
+//! its own state behind a narrow interface), `clients` (sessions and requests), `actions` (the
+//! reconfiguration actions and their log), `replicas` (start and stop), `control` (the policy's
+//! loop), `invariants`, and `output` (reports).
 
 mod actions;
 mod build;
 mod clients;
+pub(crate) mod cluster;
 mod control;
 pub mod events;
-mod infra;
 mod invariants;
-mod migration;
 mod output;
 mod replicas;
 pub mod requests;
@@ -29,35 +29,55 @@ use crate::report::{RunOutput, TimeseriesRow};
 use crate::scenario::schema::{Profile, ScriptedAction};
 use crate::workload::distribution::Sampler;
 use crate::workload::profile::LoadCurve;
+use cluster::{Cluster, ClusterEvent, ClusterHost};
 use events::Event;
 use requests::RequestSlab;
 use std::time::Instant;
-use world::{App, Client, Node, Server, Vm};
+use world::{App, Client, Host, Server};
 
 pub use actions::ActionRecord;
 pub use output::NodeRow;
 
-/// The infrastructure settings the simulation needs at run time.
-pub(crate) struct InfraRt {
-    pub virtualized: bool,
-    pub hypervisor_overhead: f64,
-    pub host_reserved_ram_mb: f64,
+/// What starting and stopping replicas needs of the infrastructure settings.
+pub(crate) struct ReplicaSettings {
     pub drain_timeout_ns: u64,
     pub vm_boot: Sampler,
-    pub migration: crate::scenario::schema::Migration,
 }
 
-/// Counters of reconfigurations.
+/// Counters of restart-based reconfigurations and of actions.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MechanismCounters {
-    pub migrations: u64,
-    pub migration_downtime_ns: u64,
-    pub migration_time_ns: u64,
-    pub migration_mb: f64,
     pub replicas_started: u64,
     pub replicas_stopped: u64,
     pub actions_refused: u64,
     pub actions_failed: u64,
+}
+
+/// What the cluster reaches of the simulation: the event queue, and the servers its VMs run
+/// (each told the CPU capacity its VM is granted).
+pub(crate) struct Loads<'a> {
+    q: &'a mut EventQueue<Event>,
+    servers: &'a mut [Server],
+    vm_server: &'a [u32],
+}
+
+impl ClusterHost for Loads<'_> {
+    #[inline]
+    fn schedule(&mut self, at: SimTime, event: ClusterEvent) {
+        self.q.schedule(at, Event::Cluster(event));
+    }
+
+    #[inline]
+    fn vm_capacity_changed(&mut self, now: SimTime, vm: u32, cores: f64, speed: f64) {
+        let server = self.vm_server[vm as usize];
+        if let Some(w) = self.servers[server as usize]
+            .ps
+            .set_capacity(now, cores, speed)
+        {
+            self.q
+                .schedule(w.at, Event::Departure { server, gen: w.gen });
+        }
+    }
 }
 
 /// A simulation: a value that owns its whole world. Many run in parallel threads.
@@ -86,19 +106,18 @@ pub struct Simulation {
     rows: Vec<TimeseriesRow>,
     node_rows: Vec<NodeRow>,
     events: u64,
+    /// Per node: (busy core·ns, joules) at the start of the current reporting interval.
+    report_node_marks: Vec<(f64, f64)>,
     // ---- infrastructure and reconfiguration ----
-    infra: Option<InfraRt>,
-    nodes: Vec<Node>,
-    vms: Vec<Vm>,
-    migrations: Vec<migration::MigrationRt>,
-    /// Migrations still sending data (indices in `migrations`), in start order.
-    transferring: Vec<u32>,
+    cluster: Cluster,
+    /// The server each VM runs (indexed by VM).
+    vm_server: Vec<u32>,
+    replica_settings: Option<ReplicaSettings>,
+    /// Replicas waiting for a node to boot before they deploy: (node, server), in order.
+    boot_waiters: Vec<(u32, u32)>,
     scripted: Vec<ScriptedAction>,
     actions: Vec<ActionRecord>,
     mech: MechanismCounters,
-    /// Scratch buffers for CPU sharing (no allocation per event).
-    scratch_demand: Vec<f64>,
-    scratch_share: Vec<f64>,
     /// The policy and its monitoring, if the scenario has one.
     control: Option<control::Control>,
     /// Per app, per tier: what starting a replica needs.
@@ -171,12 +190,8 @@ impl Simulation {
                 self.on_scripted(now, index as usize);
                 self.check_invariants();
             }
-            Event::NodeBooted { node } => {
-                self.on_node_booted(now, node);
-                self.check_invariants();
-            }
-            Event::NodeOff { node } => {
-                self.on_node_off(now, node);
+            Event::Cluster(event) => {
+                self.on_cluster_event(now, event);
                 self.check_invariants();
             }
             Event::ReplicaReady { server } => {
@@ -187,18 +202,42 @@ impl Simulation {
                 self.on_drain_timeout(now, server);
                 self.check_invariants();
             }
-            Event::MigrationRound { migration, gen } => {
-                self.on_migration_round(now, migration, gen);
-                self.check_invariants();
-            }
-            Event::MigrationResumed { migration } => {
-                self.on_migration_resumed(now, migration);
-                self.check_invariants();
-            }
             Event::Control => {
                 self.on_control(now);
                 self.check_invariants();
             }
+        }
+    }
+
+    /// Runs `f` on the cluster, with the queue and the servers as its host.
+    #[inline]
+    fn with_cluster<R>(&mut self, f: impl FnOnce(&mut Cluster, &mut Loads<'_>) -> R) -> R {
+        let mut host = Loads {
+            q: &mut self.q,
+            servers: &mut self.servers,
+            vm_server: &self.vm_server,
+        };
+        f(&mut self.cluster, &mut host)
+    }
+
+    /// A job arrived at or left server `s`: tell the cluster what it now wants.
+    #[inline]
+    pub(super) fn server_load_changed(&mut self, now: SimTime, s: u32) {
+        let server = &self.servers[s as usize];
+        let jobs = server.ps.jobs() as f64;
+        match server.host {
+            Host::Dedicated => {}
+            Host::Node(n) => self.with_cluster(|c, h| c.set_bare_want(now, n, jobs, h)),
+            Host::Vm(v) => self.with_cluster(|c, h| c.set_vm_want(now, v, jobs, h)),
+        }
+    }
+
+    /// The node a server runs on, if any.
+    pub(super) fn node_of_server(&self, s: u32) -> Option<u32> {
+        match self.servers[s as usize].host {
+            Host::Dedicated => None,
+            Host::Node(n) => Some(n),
+            Host::Vm(v) => Some(self.cluster.vm(v).node),
         }
     }
 

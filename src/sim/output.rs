@@ -1,5 +1,6 @@
 //! Reporting: the time-series rows at each interval, and the summary at the end.
 
+use super::cluster::NodeState;
 use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::SimTime;
@@ -17,19 +18,6 @@ impl Simulation {
         }
     }
 
-    /// Brings a node's busy integral up to `now`.
-    fn node_busy_core_ns(&mut self, n: usize, now: SimTime) -> f64 {
-        let node = &mut self.nodes[n];
-        let dt = now.since(node.busy_since) as f64;
-        node.busy_core_ns += node.busy_cores * dt;
-        node.busy_since = now;
-        node.busy_core_ns
-    }
-
-    fn energy_j(&self, now: SimTime) -> f64 {
-        self.nodes.iter().map(|n| n.meter.joules(now.0)).sum()
-    }
-
     /// Closes the reporting interval that ends at `now`.
     pub(super) fn report(&mut self, now: SimTime) {
         let dt_ns = now.since(self.last_report);
@@ -43,12 +31,12 @@ impl Simulation {
             s.interval_mark = (b, c);
         }
         let mut power_w = 0.0;
-        for n in 0..self.nodes.len() {
-            let b = self.node_busy_core_ns(n, now);
-            let node = &mut self.nodes[n];
-            let e = node.meter.joules(now.0);
-            let (b0, e0) = node.interval_mark;
-            node.interval_mark = (b, e);
+        for n in 0..self.cluster.nodes().len() {
+            let b = self.cluster.settle_busy(now, n as u32);
+            let node = self.cluster.node(n as u32);
+            let e = node.joules(now);
+            let (b0, e0) = self.report_node_marks[n];
+            self.report_node_marks[n] = (b, e);
             let node_power = if dt_s > 0.0 { (e - e0) / dt_s } else { 0.0 };
             power_w += node_power;
             self.node_rows.push(NodeRow {
@@ -60,11 +48,12 @@ impl Simulation {
             });
         }
         let nodes_up = self
-            .nodes
+            .cluster
+            .nodes()
             .iter()
-            .filter(|n| n.state != super::world::NodeState::Off)
+            .filter(|n| n.state != NodeState::Off)
             .count() as u64;
-        let energy_kwh = self.energy_j(now) / J_PER_KWH;
+        let energy_kwh = self.cluster.energy_j(now) / J_PER_KWH;
         self.rows.push(TimeseriesRow {
             time_s: now.as_secs(),
             active_clients: self.apps.iter().map(|a| a.in_loop).sum(),
@@ -115,11 +104,8 @@ impl Simulation {
             .cloned()
             .zip(busy.iter().map(|&(b, c)| ratio(b, c)))
             .collect();
-        let up_ns: u64 = self
-            .nodes
-            .iter()
-            .map(|n| n.up_ns + n.up_since.map_or(0, |s| end.since(s)))
-            .sum();
+        let up_ns: u64 = self.cluster.nodes().iter().map(|n| n.up_ns(end)).sum();
+        let mig = self.cluster.migration_stats();
         let window_s = ns_to_secs(end.since(self.warmup));
         let w = &self.window;
         let summary = Summary {
@@ -152,16 +138,16 @@ impl Simulation {
             sessions_started: self.counters.sessions_started,
             sessions_completed: self.counters.sessions_completed,
             sessions_lost: self.counters.sessions_lost,
-            migrations: self.mech.migrations,
-            migration_downtime_s: ns_to_secs(self.mech.migration_downtime_ns),
-            migration_time_s: ns_to_secs(self.mech.migration_time_ns),
-            migration_mb: self.mech.migration_mb,
+            migrations: mig.migrations,
+            migration_downtime_s: ns_to_secs(mig.downtime_ns),
+            migration_time_s: ns_to_secs(mig.time_ns),
+            migration_mb: mig.mb_sent,
             replicas_started: self.mech.replicas_started,
             replicas_stopped: self.mech.replicas_stopped,
             actions_refused: self.mech.actions_refused,
             actions_failed: self.mech.actions_failed,
             node_hours: ns_to_secs(up_ns) / 3600.0,
-            energy_kwh: self.energy_j(end) / J_PER_KWH,
+            energy_kwh: self.cluster.energy_j(end) / J_PER_KWH,
             tier_utilisation,
         };
         let actions = self

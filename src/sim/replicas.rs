@@ -2,8 +2,9 @@
 //! data, boot its VM, start its server, join the balancer) and stopping one (at once, losing
 //! its requests in progress and its sessions, or after draining its sessions).
 
+use super::cluster::{NodeState, VmSpec};
 use super::events::Event;
-use super::world::{Host, NodeState, Server, ServerState, Vm};
+use super::world::{Host, Server, ServerState};
 use super::Simulation;
 use crate::engine::time::secs_to_ns;
 use crate::engine::SimTime;
@@ -17,14 +18,14 @@ impl Simulation {
         if ai >= self.apps.len() || ti >= self.apps[ai].tiers.len() {
             return self.refuse(now, a, "no such tier");
         }
-        if n as usize >= self.nodes.len() {
+        if n as usize >= self.cluster.nodes().len() {
             return self.refuse(now, a, "no such node");
         }
-        let state = self.nodes[n as usize].state;
+        let state = self.cluster.node(n).state;
         if state == NodeState::ShuttingDown {
             return self.refuse(now, a, "node is shutting down");
         }
-        let virtualized = self.infra.as_ref().is_some_and(|i| i.virtualized);
+        let virtualized = self.cluster.settings().virtualized;
         let t = self.tier_config(ai, ti);
         let s = self.servers.len() as u32;
         let name = {
@@ -34,26 +35,28 @@ impl Simulation {
             tr.created += 1;
             format!("{}.{}.{k}", app.name, tr.name)
         };
-        let speed = self.nodes[n as usize].speed;
+        let speed = self.cluster.node(n).speed;
         let host = if virtualized {
-            let free = self.node_free_ram_mb(n);
-            if free + 1e-9 < t.vm_ram_mb {
-                self.apps[ai].tiers[ti].created -= 1;
-                return self.refuse(
-                    now,
-                    a,
-                    format!(
-                        "not enough RAM: {free:.0} MB free, {:.0} MB needed",
-                        t.vm_ram_mb
-                    ),
-                );
+            match self.cluster.create_vm(n, t.vm_spec(name.clone()), true) {
+                Ok(v) => {
+                    debug_assert_eq!(v as usize, self.vm_server.len());
+                    self.vm_server.push(s);
+                    Host::Vm(v)
+                }
+                Err(free) => {
+                    self.apps[ai].tiers[ti].created -= 1;
+                    return self.refuse(
+                        now,
+                        a,
+                        format!(
+                            "not enough RAM: {free:.0} MB free, {:.0} MB needed",
+                            t.vm_ram_mb
+                        ),
+                    );
+                }
             }
-            let v = self.vms.len() as u32;
-            self.vms.push(Vm::new(name.clone(), s, n, &t));
-            self.nodes[n as usize].vms.push(v);
-            Host::Vm(v)
         } else {
-            if let Some(other) = self.nodes[n as usize].bare_server {
+            if let Err(other) = self.cluster.occupy(n, s) {
                 self.apps[ai].tiers[ti].created -= 1;
                 let other = self.servers[other as usize].name.clone();
                 return self.refuse(
@@ -62,13 +65,12 @@ impl Simulation {
                     format!("node already runs replica {other} (bare mode)"),
                 );
             }
-            self.nodes[n as usize].bare_server = Some(s);
             Host::Node(n)
         };
         let cores = if virtualized {
             t.cores
         } else {
-            self.nodes[n as usize].cores
+            self.cluster.node(n).cores
         };
         self.servers.push(Server {
             name,
@@ -84,10 +86,10 @@ impl Simulation {
         self.actions[a].replica = Some(ReplicaId(s));
         match state {
             NodeState::On => self.deploy_replica(now, s),
-            NodeState::Booting => self.nodes[n as usize].waiting_starts.push(s),
+            NodeState::Booting => self.boot_waiters.push((n, s)),
             NodeState::Off => {
-                self.nodes[n as usize].waiting_starts.push(s);
-                self.boot_node(now, n);
+                self.boot_waiters.push((n, s));
+                self.with_cluster(|c, h| c.boot(now, n, h));
             }
             NodeState::ShuttingDown => unreachable!("refused above"),
         }
@@ -112,14 +114,14 @@ impl Simulation {
         let mut rng = self.mechanism_rng(a);
         let mut delay_s = t.deploy.sample_s(&mut rng);
         if t.data_mb > 0.0 {
-            delay_s += t.data_mb / self.nodes[n as usize].nic_mb_per_s;
+            delay_s += t.data_mb / self.cluster.node(n).nic_mb_per_s;
             self.actions[a].mb_sent = t.data_mb;
         }
         if let Host::Vm(_) = self.servers[s as usize].host {
             delay_s += self
-                .infra
+                .replica_settings
                 .as_ref()
-                .expect("infra")
+                .expect("an infrastructure")
                 .vm_boot
                 .sample_s(&mut rng);
         }
@@ -140,6 +142,9 @@ impl Simulation {
         let server = &mut self.servers[s as usize];
         server.state = ServerState::Active;
         let (ai, ti) = (server.app as usize, server.tier as usize);
+        if let Host::Vm(v) = server.host {
+            self.cluster.vm_started(v);
+        }
         self.apps[ai].tiers[ti].servers.push(s);
         self.mech.replicas_started += 1;
         self.server_load_changed(now, s);
@@ -160,7 +165,7 @@ impl Simulation {
             ServerState::Stopped => return self.refuse(now, a, "replica is already stopped"),
         }
         if let Host::Vm(v) = server.host {
-            if self.vms[v as usize].migrating_to.is_some() {
+            if self.cluster.vm(v).migrating_to.is_some() {
                 return self.refuse(now, a, "its VM is migrating");
             }
         }
@@ -173,7 +178,11 @@ impl Simulation {
         self.actions[a].replica = Some(replica);
         if drain {
             self.servers[s as usize].state = ServerState::Draining;
-            let timeout = self.infra.as_ref().expect("infra").drain_timeout_ns;
+            let timeout = self
+                .replica_settings
+                .as_ref()
+                .expect("an infrastructure")
+                .drain_timeout_ns;
             self.q
                 .schedule(now.plus_ns(timeout), Event::DrainTimeout { server: s });
             self.maybe_finish_drain(now, s);
@@ -221,18 +230,10 @@ impl Simulation {
             self.fail_request(now, r);
             self.requests.remove(r);
         }
-        let node = self.node_of_server(s);
         match self.servers[s as usize].host {
-            Host::Vm(v) => {
-                let n = self.vms[v as usize].node;
-                self.nodes[n as usize].vms.retain(|&x| x != v);
-                self.vms[v as usize].alive = false;
-            }
-            Host::Node(n) => self.nodes[n as usize].bare_server = None,
+            Host::Vm(v) => self.with_cluster(|c, h| c.destroy_vm(now, v, h)),
+            Host::Node(n) => self.with_cluster(|c, h| c.vacate(now, n, h)),
             Host::Dedicated => {}
-        }
-        if let Some(n) = node {
-            self.rebalance_node(now, n);
         }
         self.mech.replicas_stopped += 1;
         if let Some(a) = self.action_of_replica(s) {
@@ -254,6 +255,17 @@ pub(crate) struct TierStart {
 }
 
 impl TierStart {
+    /// The VM of a replica named `name`.
+    pub fn vm_spec(&self, name: String) -> VmSpec {
+        VmSpec {
+            name,
+            vcpus: self.cores,
+            ram_mb: self.vm_ram_mb,
+            dirty_mb_per_s: self.dirty_mb_per_s,
+            dirty_mb_per_cpu_s: self.dirty_mb_per_cpu_s,
+        }
+    }
+
     /// What starting a replica of scenario tier `t` needs.
     pub fn of(t: &crate::scenario::schema::Tier) -> Self {
         TierStart {

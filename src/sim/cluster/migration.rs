@@ -1,23 +1,21 @@
-//! Migration-based reconfiguration: pre-copy live migration of a VM between nodes.
+//! Pre-copy live migration of a VM between nodes.
 //!
-//! The arithmetic of rounds lives in `model::precopy`; here the simulation gives it bandwidth
-//! and a dirty rate, and carries out its consequences: RAM reserved on the destination from the
-//! start, CPU used on both ends (slowing co-located servers), NIC bandwidth shared max-min fairly
-//! by the migrations through each node, the VM paused during stop-and-copy and resume (its
-//! requests wait, they are not lost), and the VM moved to its destination at the end.
+//! The arithmetic of rounds lives in `model::precopy`; here the cluster gives it bandwidth and a
+//! dirty rate, and carries out its consequences: RAM reserved on the destination from the start,
+//! CPU used on both ends (slowing co-located VMs), NIC bandwidth shared max-min fairly by the
+//! migrations through each node, the VM paused during stop-and-copy and resume (its load waits,
+//! it loses nothing), and the VM moved to its destination at the end.
 
-use super::events::Event;
-use super::world::ServerState;
-use super::Simulation;
-use crate::engine::time::{ns_to_secs, secs_to_ns_ceil};
+use super::{Cluster, ClusterEvent, ClusterHost, Notice};
+use crate::engine::time::{ns_to_secs, secs_to_ns, secs_to_ns_ceil};
 use crate::engine::SimTime;
 use crate::model::maxmin::{max_min_fair, Flow};
 use crate::model::precopy::{Phase, Precopy, PrecopyParams};
 use crate::scenario::schema::MigrationModel;
-use reconf_api::{NodeId, Outcome, VmId};
 
 /// A migration under way (or finished: `done`).
 pub(crate) struct MigrationRt {
+    /// The caller's reference for it (the action that asked for it), handed back when it ends.
     pub action: usize,
     pub vm: u32,
     pub src: u32,
@@ -36,49 +34,62 @@ pub(crate) struct MigrationRt {
     pub cpu_dst: f64,
 }
 
-impl Simulation {
-    pub(super) fn start_migration(&mut self, now: SimTime, a: usize, vm: VmId, to: NodeId) {
-        let infra = self.infra.as_ref().expect("infra");
-        if !infra.virtualized {
-            return self.refuse(
-                now,
-                a,
-                "migration needs infrastructure.mode = \"virtualized\"",
-            );
+/// What the migrations have cost so far.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MigrationStats {
+    /// Migrations completed.
+    pub migrations: u64,
+    pub downtime_ns: u64,
+    /// First byte to resume, summed.
+    pub time_ns: u64,
+    pub mb_sent: f64,
+}
+
+impl Cluster {
+    /// Starts a live migration of VM `v` to node `dst`, or says why it is impossible. `action`
+    /// is handed back in the [`Notice::MigrationDone`] that ends it.
+    pub fn start_migration(
+        &mut self,
+        now: SimTime,
+        action: usize,
+        v: u32,
+        dst: u32,
+        host: &mut impl ClusterHost,
+    ) -> Result<(), String> {
+        if !self.settings.virtualized {
+            return Err("migration needs infrastructure.mode = \"virtualized\"".into());
         }
-        let Some(v) = self.vms.get(vm.index()) else {
-            return self.refuse(now, a, "no such VM");
+        let Some(vm) = self.vms.get(v as usize) else {
+            return Err("no such VM".into());
         };
-        if !v.alive {
-            return self.refuse(now, a, "the VM no longer exists");
+        if !vm.alive {
+            return Err("the VM no longer exists".into());
         }
-        if v.migrating_to.is_some() {
-            return self.refuse(now, a, "the VM is already migrating");
+        if vm.migrating_to.is_some() {
+            return Err("the VM is already migrating".into());
         }
-        if self.servers[v.server as usize].state == ServerState::Starting {
-            return self.refuse(now, a, "the VM is still starting");
+        if vm.starting {
+            return Err("the VM is still starting".into());
         }
-        let (src, dst) = (v.node, to.0);
+        let src = vm.node;
         if dst as usize >= self.nodes.len() {
-            return self.refuse(now, a, "no such node");
+            return Err("no such node".into());
         }
         if dst == src {
-            return self.refuse(now, a, "the VM is already on that node");
+            return Err("the VM is already on that node".into());
         }
         let state = self.nodes[dst as usize].state;
-        if state != super::world::NodeState::On {
-            return self.refuse(now, a, format!("destination node is {}", state.label()));
+        if state != super::NodeState::On {
+            return Err(format!("destination node is {}", state.label()));
         }
-        let free = self.node_free_ram_mb(dst);
-        let ram = v.ram_mb;
+        let free = self.free_ram_mb(dst);
+        let ram = vm.ram_mb;
         if free + 1e-9 < ram {
-            return self.refuse(
-                now,
-                a,
-                format!("destination has {free:.0} MB of RAM free, the VM needs {ram:.0} MB"),
-            );
+            return Err(format!(
+                "destination has {free:.0} MB of RAM free, the VM needs {ram:.0} MB"
+            ));
         }
-        let m = &infra.migration;
+        let m = &self.settings.migration;
         let simple = m.model == MigrationModel::Simple;
         let params = PrecopyParams {
             ram_mb: ram,
@@ -93,18 +104,22 @@ impl Simulation {
             resume_s: if simple { 0.0 } else { m.resume_ms / 1000.0 },
         };
         let (cpu_src, cpu_dst) = (m.cpu_source_cores, m.cpu_dest_cores);
-        let vmi = vm.0;
-        self.vms[vmi as usize].migrating_to = Some(dst);
-        self.vms[vmi as usize].migration = Some(self.migrations.len() as u32);
-        self.transferring.push(self.migrations.len() as u32);
+        let id = self.migrations.len() as u32;
+        let vm = &mut self.vms[v as usize];
+        vm.migrating_to = Some(dst);
+        vm.migration = Some(id);
+        self.transferring.push(id);
         self.nodes[dst as usize].incoming_ram_mb += ram;
         self.nodes[src as usize].migration_cpu_cores += cpu_src;
         self.nodes[dst as usize].migration_cpu_cores += cpu_dst;
-        let id = self.migrations.len() as u32;
-        let dirty = if simple { 0.0 } else { self.vm_dirty_rate(vmi) };
+        let dirty = if simple {
+            0.0
+        } else {
+            self.vms[v as usize].dirty_rate()
+        };
         self.migrations.push(MigrationRt {
-            action: a,
-            vm: vmi,
+            action,
+            vm: v,
             src,
             dst,
             precopy: Precopy::new(params),
@@ -125,22 +140,13 @@ impl Simulation {
             )
         {
             // A cold migration (max_rounds = 0): the VM stops for the whole copy.
-            self.vms[vmi as usize].paused = true;
+            self.vms[v as usize].paused = true;
             self.migrations[id as usize].dirty = 0.0;
         }
-        self.rebalance_node(now, src);
-        self.rebalance_node(now, dst);
-        self.reflow(now);
-    }
-
-    /// The VM's dirty rate now, in MB/s: a base rate plus a rate per core of CPU it uses.
-    fn vm_dirty_rate(&self, v: u32) -> f64 {
-        let vm = &self.vms[v as usize];
-        if vm.paused {
-            0.0
-        } else {
-            vm.dirty_mb_per_s + vm.dirty_mb_per_cpu_s * vm.share_cores
-        }
+        self.rebalance(now, src, host);
+        self.rebalance(now, dst, host);
+        self.reflow(now, host);
+        Ok(())
     }
 
     /// Brings migration `m` up to `now` at its current bandwidth and dirty rate.
@@ -153,27 +159,23 @@ impl Simulation {
         mig.last = now;
     }
 
-    /// The VM's CPU share changed: bring its migration up to now with
-    /// the old dirty rate, then switch to the new one.
+    /// The VM's CPU share changed: bring its migration up to now with the old dirty rate, then
+    /// switch to the new one.
     pub(super) fn update_migration_dirty_rate(&mut self, now: SimTime, v: u32) {
-        let simple = self
-            .infra
-            .as_ref()
-            .is_some_and(|i| i.migration.model == MigrationModel::Simple);
-        if simple {
+        if self.settings.migration.model == MigrationModel::Simple {
             return;
         }
         if let Some(m) = self.vms[v as usize].migration {
             let m = m as usize;
             self.advance_migration(now, m);
-            self.migrations[m].dirty = self.vm_dirty_rate(v);
+            self.migrations[m].dirty = self.vms[v as usize].dirty_rate();
         }
     }
 
     /// Recomputes the bandwidth of every transferring migration (max-min fair over the NICs of
     /// both ends, each capped by the per-migration limit) and reschedules the round ends of
     /// those whose bandwidth changed.
-    fn reflow(&mut self, now: SimTime) {
+    fn reflow(&mut self, now: SimTime, host: &mut impl ClusterHost) {
         let active: Vec<usize> = self.transferring.iter().map(|&m| m as usize).collect();
         if active.is_empty() {
             return;
@@ -181,7 +183,7 @@ impl Simulation {
         for &m in &active {
             self.advance_migration(now, m);
         }
-        let cap_mbps = self.infra.as_ref().expect("infra").migration.bandwidth_mbps;
+        let cap_mbps = self.settings.migration.bandwidth_mbps;
         let cap = if cap_mbps > 0.0 {
             cap_mbps / 8.0
         } else {
@@ -206,19 +208,19 @@ impl Simulation {
             if mig.bandwidth != rate || mig.gen == 0 {
                 mig.bandwidth = rate;
                 mig.gen += 1;
-                self.schedule_round_end(now, m);
+                self.schedule_round_end(now, m, host);
             }
         }
     }
 
-    fn schedule_round_end(&mut self, now: SimTime, m: usize) {
+    fn schedule_round_end(&mut self, now: SimTime, m: usize, host: &mut impl ClusterHost) {
         let mig = &self.migrations[m];
         let t = mig.precopy.time_to_round_end(mig.bandwidth);
         if t.is_finite() {
             let at = now.plus_ns(secs_to_ns_ceil(t));
-            self.q.schedule(
+            host.schedule(
                 at,
-                Event::MigrationRound {
+                ClusterEvent::MigrationRound {
                     migration: m as u32,
                     gen: mig.gen,
                 },
@@ -226,10 +228,16 @@ impl Simulation {
         }
     }
 
-    pub(super) fn on_migration_round(&mut self, now: SimTime, m: u32, gen: u32) {
+    pub(super) fn on_migration_round(
+        &mut self,
+        now: SimTime,
+        m: u32,
+        gen: u32,
+        host: &mut impl ClusterHost,
+    ) -> Option<Notice> {
         let m = m as usize;
         if self.migrations[m].gen != gen || !self.migrations[m].transferring {
-            return;
+            return None;
         }
         self.advance_migration(now, m);
         let mig = &mut self.migrations[m];
@@ -237,11 +245,14 @@ impl Simulation {
         let phase = mig.precopy.end_round(mig.bandwidth);
         if phase == before {
             // Checked a hair early: check again when the round is really sent.
-            self.schedule_round_end(now, m);
-            return;
+            self.schedule_round_end(now, m, host);
+            return None;
         }
         match phase {
-            Phase::PreCopy { .. } => self.schedule_round_end(now, m),
+            Phase::PreCopy { .. } => {
+                self.schedule_round_end(now, m, host);
+                None
+            }
             Phase::StopAndCopy { .. } => {
                 let v = self.migrations[m].vm;
                 if self.migrations[m]
@@ -253,17 +264,23 @@ impl Simulation {
                     self.vms[v as usize].paused = true;
                     self.migrations[m].dirty = 0.0;
                     let src = self.migrations[m].src;
-                    self.rebalance_node(now, src);
+                    self.rebalance(now, src, host);
                 }
-                self.schedule_round_end(now, m);
+                self.schedule_round_end(now, m, host);
+                None
             }
-            Phase::Done => self.end_transfer(now, m),
+            Phase::Done => self.end_transfer(now, m, host),
         }
     }
 
     /// The last byte is sent: the VM now lives on its destination (still paused while it
     /// resumes); the network and CPU the migration used are released.
-    fn end_transfer(&mut self, now: SimTime, m: usize) {
+    fn end_transfer(
+        &mut self,
+        now: SimTime,
+        m: usize,
+        host: &mut impl ClusterHost,
+    ) -> Option<Notice> {
         let (v, src, dst, cpu_src, cpu_dst) = {
             self.transferring.retain(|&x| x as usize != m);
             let mig = &mut self.migrations[m];
@@ -291,31 +308,34 @@ impl Simulation {
         vm.migration = None;
         let resume_s = self.migrations[m].precopy.params().resume_s;
         let paused = vm.paused;
-        self.rebalance_node(now, src);
-        self.rebalance_node(now, dst);
-        self.reflow(now);
+        self.rebalance(now, src, host);
+        self.rebalance(now, dst, host);
+        self.reflow(now, host);
         if paused && resume_s > 0.0 {
             let at = now.plus_ns(secs_to_ns_ceil(resume_s));
-            self.q.schedule(
+            host.schedule(
                 at,
-                Event::MigrationResumed {
+                ClusterEvent::MigrationResumed {
                     migration: m as u32,
                 },
             );
+            None
         } else {
-            self.on_migration_resumed(now, m as u32);
+            Some(self.on_migration_resumed(now, m as u32, host))
         }
     }
 
-    pub(super) fn on_migration_resumed(&mut self, now: SimTime, m: u32) {
+    /// The VM runs again on its destination: the migration is over.
+    pub(super) fn on_migration_resumed(
+        &mut self,
+        now: SimTime,
+        m: u32,
+        host: &mut impl ClusterHost,
+    ) -> Notice {
         let m = m as usize;
-        let (v, dst, a) = (
-            self.migrations[m].vm,
-            self.migrations[m].dst,
-            self.migrations[m].action,
-        );
+        let (v, dst) = (self.migrations[m].vm, self.migrations[m].dst);
         self.vms[v as usize].paused = false;
-        self.rebalance_node(now, dst);
+        self.rebalance(now, dst, host);
         let mig = &mut self.migrations[m];
         mig.done = true;
         let downtime_s = if mig.precopy.params().max_downtime_s.is_finite() {
@@ -323,15 +343,17 @@ impl Simulation {
         } else {
             0.0
         };
-        let (mb, rounds, started) = (mig.precopy.sent_mb(), mig.precopy.rounds(), mig.started);
-        self.mech.migrations += 1;
-        self.mech.migration_downtime_ns += crate::engine::time::secs_to_ns(downtime_s);
-        self.mech.migration_time_ns += now.since(started);
-        self.mech.migration_mb += mb;
-        let r = &mut self.actions[a];
-        r.mb_sent = mb;
-        r.downtime_s = downtime_s;
-        r.rounds = rounds;
-        self.finish_action(now, a, Outcome::Done);
+        let (mb_sent, rounds, started) = (mig.precopy.sent_mb(), mig.precopy.rounds(), mig.started);
+        let stats = &mut self.migration_stats;
+        stats.migrations += 1;
+        stats.downtime_ns += secs_to_ns(downtime_s);
+        stats.time_ns += now.since(started);
+        stats.mb_sent += mb_sent;
+        Notice::MigrationDone {
+            action: mig.action,
+            mb_sent,
+            downtime_s,
+            rounds,
+        }
     }
 }

@@ -1,0 +1,322 @@
+//! The cluster: physical nodes, the VMs on them, how a node's CPU is shared by what it hosts,
+//! the NICs that migrations share, live migrations, power and energy.
+//!
+//! The cluster owns all of this state; the rest of the simulation reads it through `&Node` /
+//! `&Vm` and changes it only through the methods of [`Cluster`]. It does not know what a VM
+//! runs: a load (a replica's server, a utilisation trace) says how many cores it wants
+//! ([`Cluster::set_vm_want`]) and hears back through [`ClusterHost::vm_capacity_changed`] what
+//! it is granted. The cluster's own timed steps (a boot, a migration round) are
+//! [`ClusterEvent`]s that it schedules through [`ClusterHost::schedule`] and that the simulation
+//! hands back to [`Cluster::handle`]; what others must react to (a node came up, a migration
+//! ended) comes back from `handle` as a [`Notice`].
+//!
+//! Files: `node` (a node, its power states and integrals), `vm`, `cpu` (CPU sharing),
+//! `migration` (pre-copy and NIC sharing), `invariants`.
+
+mod cpu;
+mod invariants;
+mod migration;
+mod node;
+mod vm;
+
+pub(crate) use migration::{MigrationRt, MigrationStats};
+pub use node::{Node, NodeSpec, NodeState};
+pub use vm::{Vm, VmSpec};
+
+use crate::engine::SimTime;
+use crate::scenario::schema::Migration;
+
+/// What the cluster reaches of the rest of the simulation.
+pub(crate) trait ClusterHost {
+    /// Schedules one of the cluster's own events, to be handed back to [`Cluster::handle`].
+    fn schedule(&mut self, at: SimTime, event: ClusterEvent);
+    /// VM `vm` now has `cores` cores of `speed` each (0 cores while paused): its load must run
+    /// at that capacity from `now` on.
+    fn vm_capacity_changed(&mut self, now: SimTime, vm: u32, cores: f64, speed: f64);
+}
+
+/// The cluster's timed steps.
+#[derive(Clone, Copy, Debug)]
+pub enum ClusterEvent {
+    /// A node finished booting.
+    NodeBooted { node: u32 },
+    /// A node finished shutting down.
+    NodeOff { node: u32 },
+    /// The current round of a migration may have finished sending.
+    MigrationRound { migration: u32, gen: u32 },
+    /// A migrated VM resumes on its destination.
+    MigrationResumed { migration: u32 },
+}
+
+/// What the rest of the simulation must hear of an event the cluster handled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    /// Node `node` is on (it was booting).
+    NodeUp { node: u32 },
+    /// Node `node` is off (it was shutting down).
+    NodeDown { node: u32 },
+    /// The migration started for `action` is over: the VM runs on its destination.
+    MigrationDone {
+        action: usize,
+        mb_sent: f64,
+        downtime_s: f64,
+        rounds: u32,
+    },
+}
+
+/// The cluster-wide settings of a run.
+#[derive(Clone, Debug)]
+pub(crate) struct ClusterSettings {
+    /// Whether the scenario models an infrastructure at all (else servers are dedicated).
+    pub modelled: bool,
+    /// Replicas in VMs (else one replica per node).
+    pub virtualized: bool,
+    /// Node cores a VM costs per core it uses, beyond that core.
+    pub hypervisor_overhead: f64,
+    /// RAM each node keeps for its host (dom0), in MB.
+    pub host_reserved_ram_mb: f64,
+    pub migration: Migration,
+}
+
+/// Nodes, VMs and migrations, and every rule that relates them.
+pub(crate) struct Cluster {
+    settings: ClusterSettings,
+    nodes: Vec<Node>,
+    vms: Vec<Vm>,
+    migrations: Vec<MigrationRt>,
+    /// Migrations still sending data (indices in `migrations`), in start order.
+    transferring: Vec<u32>,
+    migration_stats: MigrationStats,
+    /// Scratch buffers for CPU sharing (no allocation per event).
+    scratch_demand: Vec<f64>,
+    scratch_share: Vec<f64>,
+}
+
+impl Cluster {
+    pub fn new(settings: ClusterSettings, nodes: Vec<NodeSpec>) -> Self {
+        Cluster {
+            settings,
+            nodes: nodes.into_iter().map(Node::new).collect(),
+            vms: Vec::new(),
+            migrations: Vec::new(),
+            transferring: Vec::new(),
+            migration_stats: MigrationStats::default(),
+            scratch_demand: Vec::new(),
+            scratch_share: Vec::new(),
+        }
+    }
+
+    // ---- reading ------------------------------------------------------------------------------
+
+    pub fn settings(&self) -> &ClusterSettings {
+        &self.settings
+    }
+
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    pub fn node(&self, n: u32) -> &Node {
+        &self.nodes[n as usize]
+    }
+
+    pub fn vms(&self) -> &[Vm] {
+        &self.vms
+    }
+
+    pub fn vm(&self, v: u32) -> &Vm {
+        &self.vms[v as usize]
+    }
+
+    pub fn node_by_name(&self, name: &str) -> Option<u32> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(|i| i as u32)
+    }
+
+    pub fn migration_stats(&self) -> &MigrationStats {
+        &self.migration_stats
+    }
+
+    /// RAM still free for VMs on node `n`, in MB (host reserve and incoming VMs counted).
+    pub fn free_ram_mb(&self, n: u32) -> f64 {
+        let node = &self.nodes[n as usize];
+        let reserved = if self.settings.modelled {
+            self.settings.host_reserved_ram_mb
+        } else {
+            0.0
+        };
+        let used: f64 = node.vms.iter().map(|&v| self.vms[v as usize].ram_mb).sum();
+        node.ram_mb - reserved - used - node.incoming_ram_mb
+    }
+
+    /// Whether node `n` hosts nothing and expects nothing (it may be powered off).
+    pub fn is_empty(&self, n: u32) -> bool {
+        let node = &self.nodes[n as usize];
+        // Reservations and CPU costs are added and removed as floats: what remains of them
+        // below a millionth is rounding, not a migration.
+        node.vms.is_empty()
+            && node.bare.is_none()
+            && node.incoming_ram_mb < 1e-6
+            && node.migration_cpu_cores < 1e-6
+    }
+
+    /// Energy drawn by all nodes from the start up to `now`, in J.
+    pub fn energy_j(&self, now: SimTime) -> f64 {
+        self.nodes.iter().map(|n| n.joules(now)).sum()
+    }
+
+    /// Integrates node `n`'s busy cores up to `now`; returns ∫ busy cores dt in core·ns.
+    pub fn settle_busy(&mut self, now: SimTime, n: u32) -> f64 {
+        self.nodes[n as usize].settle_busy(now)
+    }
+
+    // ---- placing loads ------------------------------------------------------------------------
+
+    /// Creates a VM on node `n` (RAM is taken at once). A `starting` VM wants no CPU until
+    /// [`Cluster::vm_started`]. Refused, with the RAM free, when it does not fit.
+    pub fn create_vm(&mut self, n: u32, spec: VmSpec, starting: bool) -> Result<u32, f64> {
+        let free = self.free_ram_mb(n);
+        if free + 1e-9 < spec.ram_mb {
+            return Err(free);
+        }
+        let v = self.vms.len() as u32;
+        let speed = self.nodes[n as usize].speed;
+        self.vms.push(Vm::new(spec, n, speed, starting));
+        self.nodes[n as usize].vms.push(v);
+        Ok(v)
+    }
+
+    /// The guest of VM `v` is up: its load runs from now on.
+    pub fn vm_started(&mut self, v: u32) {
+        self.vms[v as usize].starting = false;
+    }
+
+    /// Destroys VM `v` (its load has ended): its RAM and CPU are freed.
+    pub fn destroy_vm(&mut self, now: SimTime, v: u32, host: &mut impl ClusterHost) {
+        let n = self.vms[v as usize].node;
+        self.nodes[n as usize].vms.retain(|&x| x != v);
+        self.vms[v as usize].alive = false;
+        self.rebalance(now, n, host);
+    }
+
+    /// Puts load `occupant` directly on node `n` (bare mode); refused with the current occupant
+    /// if the node already runs one.
+    pub fn occupy(&mut self, n: u32, occupant: u32) -> Result<(), u32> {
+        let node = &mut self.nodes[n as usize];
+        match node.bare {
+            Some(other) => Err(other),
+            None => {
+                node.bare = Some(occupant);
+                node.bare_want_cores = 0.0;
+                Ok(())
+            }
+        }
+    }
+
+    /// Node `n`'s bare load has ended.
+    pub fn vacate(&mut self, now: SimTime, n: u32, host: &mut impl ClusterHost) {
+        let node = &mut self.nodes[n as usize];
+        node.bare = None;
+        node.bare_want_cores = 0.0;
+        self.rebalance(now, n, host);
+    }
+
+    /// Recomputes every node's shares (at the start of a run).
+    pub fn rebalance_all(&mut self, now: SimTime, host: &mut impl ClusterHost) {
+        for n in 0..self.nodes.len() {
+            self.rebalance(now, n as u32, host);
+        }
+    }
+
+    // ---- power --------------------------------------------------------------------------------
+
+    /// Starts booting node `n`, which must be off.
+    pub fn power_on(
+        &mut self,
+        now: SimTime,
+        n: u32,
+        host: &mut impl ClusterHost,
+    ) -> Result<(), String> {
+        let Some(state) = self.nodes.get(n as usize).map(|n| n.state) else {
+            return Err("no such node".into());
+        };
+        if state != NodeState::Off {
+            return Err(format!("node is {}, not off", state.label()));
+        }
+        self.boot(now, n, host);
+        Ok(())
+    }
+
+    /// Starts booting node `n` (which is off).
+    pub fn boot(&mut self, now: SimTime, n: u32, host: &mut impl ClusterHost) {
+        let node = &mut self.nodes[n as usize];
+        node.set_state(now, NodeState::Booting);
+        host.schedule(
+            now.plus_ns(node.boot_ns),
+            ClusterEvent::NodeBooted { node: n },
+        );
+    }
+
+    /// Starts shutting node `n` down: it must be on and empty.
+    pub fn power_off(
+        &mut self,
+        now: SimTime,
+        n: u32,
+        host: &mut impl ClusterHost,
+    ) -> Result<(), String> {
+        let Some(state) = self.nodes.get(n as usize).map(|n| n.state) else {
+            return Err("no such node".into());
+        };
+        if state != NodeState::On {
+            return Err(format!("node is {}, not on", state.label()));
+        }
+        if !self.is_empty(n) {
+            let node = &self.nodes[n as usize];
+            let what = if !node.vms.is_empty() {
+                format!("it hosts {} VM(s)", node.vms.len())
+            } else if node.bare.is_some() {
+                "it hosts a replica".to_string()
+            } else {
+                "a migration or a replica start involves it".to_string()
+            };
+            return Err(format!("node is busy: {what}"));
+        }
+        let node = &mut self.nodes[n as usize];
+        node.set_state(now, NodeState::ShuttingDown);
+        host.schedule(
+            now.plus_ns(node.shutdown_ns),
+            ClusterEvent::NodeOff { node: n },
+        );
+        Ok(())
+    }
+
+    // ---- events -------------------------------------------------------------------------------
+
+    /// Carries out one of the cluster's own events.
+    pub fn handle(
+        &mut self,
+        now: SimTime,
+        event: ClusterEvent,
+        host: &mut impl ClusterHost,
+    ) -> Option<Notice> {
+        match event {
+            ClusterEvent::NodeBooted { node } => {
+                self.nodes[node as usize].set_state(now, NodeState::On);
+                self.rebalance(now, node, host);
+                Some(Notice::NodeUp { node })
+            }
+            ClusterEvent::NodeOff { node } => {
+                self.nodes[node as usize].set_state(now, NodeState::Off);
+                Some(Notice::NodeDown { node })
+            }
+            ClusterEvent::MigrationRound { migration, gen } => {
+                self.on_migration_round(now, migration, gen, host)
+            }
+            ClusterEvent::MigrationResumed { migration } => {
+                Some(self.on_migration_resumed(now, migration, host))
+            }
+        }
+    }
+}
