@@ -4,8 +4,8 @@
 //! with a reason (never a panic), a possible one ends later as done or failed. The log becomes
 //! `actions.csv`, and policies will read the outcomes in their next view.
 
+use super::apps::Host;
 use super::cluster::Notice;
-use super::world::Host;
 use super::Simulation;
 use crate::engine::SimTime;
 use crate::scenario::schema::ScriptedAction;
@@ -33,17 +33,38 @@ pub struct ActionRecord {
     pub replica: Option<ReplicaId>,
 }
 
-impl Simulation {
+/// Every action asked for, in order, and what became of it.
+#[derive(Default)]
+pub(crate) struct ActionLog {
+    records: Vec<ActionRecord>,
+    refused: u64,
+    failed: u64,
+}
+
+impl ActionLog {
+    pub fn records(&self) -> &[ActionRecord] {
+        &self.records
+    }
+
+    pub fn record_mut(&mut self, a: usize) -> &mut ActionRecord {
+        &mut self.records[a]
+    }
+
+    /// Actions refused (impossible when asked for) and failed (could not complete).
+    pub fn refused_and_failed(&self) -> (u64, u64) {
+        (self.refused, self.failed)
+    }
+
     /// Opens a record for `action`; returns its index.
-    pub(super) fn record_action(
+    pub fn open(
         &mut self,
         now: SimTime,
         action: Action,
         target: String,
         destination: String,
     ) -> usize {
-        let id = ActionId(self.actions.len() as u32);
-        self.actions.push(ActionRecord {
+        let id = ActionId(self.records.len() as u32);
+        self.records.push(ActionRecord {
             id,
             action,
             target,
@@ -59,27 +80,43 @@ impl Simulation {
         id.index()
     }
 
-    pub(super) fn refuse(&mut self, now: SimTime, a: usize, reason: impl Into<String>) {
-        self.mech.actions_refused += 1;
-        let r = &mut self.actions[a];
+    pub fn refuse(&mut self, now: SimTime, a: usize, reason: impl Into<String>) {
+        self.refused += 1;
+        let r = &mut self.records[a];
         r.end = Some(now);
         r.outcome = Outcome::Refused(reason.into());
     }
 
-    pub(super) fn finish_action(&mut self, now: SimTime, a: usize, outcome: Outcome) {
+    pub fn finish(&mut self, now: SimTime, a: usize, outcome: Outcome) {
         if matches!(outcome, Outcome::Failed(_)) {
-            self.mech.actions_failed += 1;
+            self.failed += 1;
         }
-        let r = &mut self.actions[a];
+        let r = &mut self.records[a];
         r.end = Some(now);
         r.outcome = outcome;
     }
 
-    fn server_by_name(&self, name: &str) -> Option<u32> {
-        self.servers
+    /// Every action in progress that `matches` is done.
+    fn finish_in_progress(&mut self, now: SimTime, matches: impl Fn(&Action) -> bool) {
+        for a in 0..self.records.len() {
+            let r = &self.records[a];
+            if r.outcome == Outcome::InProgress && matches(&r.action) {
+                self.finish(now, a, Outcome::Done);
+            }
+        }
+    }
+
+    /// The action in progress that starts or stops replica `s`.
+    pub fn of_replica(&self, s: u32) -> Option<usize> {
+        self.records
             .iter()
-            .position(|s| s.name == name)
-            .map(|i| i as u32)
+            .rposition(|r| r.replica == Some(ReplicaId(s)) && r.outcome == Outcome::InProgress)
+    }
+}
+
+impl Simulation {
+    pub(super) fn refuse(&mut self, now: SimTime, a: usize, reason: impl Into<String>) {
+        self.log.refuse(now, a, reason);
     }
 
     /// Carries out `action` as a policy (or a script) asked for it. Returns its id.
@@ -93,11 +130,12 @@ impl Simulation {
         let a = match &action {
             Action::PowerOn { node } | Action::PowerOff { node } => {
                 let t = node_name(self, *node);
-                self.record_action(now, action.clone(), t, String::new())
+                self.log.open(now, action.clone(), t, String::new())
             }
             Action::StartReplica { tier, node } => {
                 let t = self
                     .apps
+                    .apps()
                     .get(tier.app.index())
                     .and_then(|a| {
                         a.tiers
@@ -106,14 +144,15 @@ impl Simulation {
                     })
                     .unwrap_or_else(|| format!("tier#{}.{}", tier.app.0, tier.tier));
                 let d = node_name(self, *node);
-                self.record_action(now, action.clone(), t, d)
+                self.log.open(now, action.clone(), t, d)
             }
             Action::StopReplica { replica, .. } => {
                 let t = self
-                    .servers
+                    .apps
+                    .servers()
                     .get(replica.index())
                     .map_or_else(|| format!("replica#{}", replica.0), |s| s.name.clone());
-                self.record_action(now, action.clone(), t, String::new())
+                self.log.open(now, action.clone(), t, String::new())
             }
             Action::Migrate { vm, to } => {
                 let t = self
@@ -122,7 +161,7 @@ impl Simulation {
                     .get(vm.index())
                     .map_or_else(|| format!("vm#{}", vm.0), |v| v.name.clone());
                 let d = node_name(self, *to);
-                self.record_action(now, action.clone(), t, d)
+                self.log.open(now, action.clone(), t, d)
             }
         };
         if !self.cluster.settings().modelled {
@@ -158,7 +197,7 @@ impl Simulation {
     pub(super) fn on_scripted(&mut self, now: SimTime, index: usize) {
         let sa = self.scripted[index].clone();
         let unknown = |sim: &mut Self, action: Action, target: &str, what: &str| {
-            let a = sim.record_action(now, action, target.to_string(), String::new());
+            let a = sim.log.open(now, action, target.to_string(), String::new());
             sim.refuse(now, a, format!("no {what} `{target}`"));
         };
         let action = match &sa {
@@ -183,8 +222,9 @@ impl Simulation {
                 app, tier, node, ..
             } => {
                 let n = self.cluster.node_by_name(node);
-                let ai = self.apps.iter().position(|a| &a.name == app);
-                let ti = ai.and_then(|ai| self.apps[ai].tiers.iter().position(|t| &t.name == tier));
+                let apps = self.apps.apps();
+                let ai = apps.iter().position(|a| &a.name == app);
+                let ti = ai.and_then(|ai| apps[ai].tiers.iter().position(|t| &t.name == tier));
                 let (Some(n), Some(ai), Some(ti)) = (n, ai, ti) else {
                     let target = format!("{app}.{tier} on {node}");
                     return unknown(
@@ -209,7 +249,7 @@ impl Simulation {
                 }
             }
             ScriptedAction::StopReplica { replica, drain, .. } => {
-                let Some(s) = self.server_by_name(replica) else {
+                let Some(s) = self.apps.server_by_name(replica) else {
                     return unknown(
                         self,
                         Action::StopReplica {
@@ -227,8 +267,9 @@ impl Simulation {
             }
             ScriptedAction::Migrate { vm, to, .. } => {
                 let v = self
+                    .apps
                     .server_by_name(vm)
-                    .and_then(|s| match self.servers[s as usize].host {
+                    .and_then(|s| match self.apps.server(s).host {
                         Host::Vm(v) => Some(v),
                         _ => None,
                     });
@@ -261,24 +302,17 @@ impl Simulation {
         match notice {
             Notice::NodeUp { node } => {
                 // The power-on actions of this node are done.
-                self.finish_in_progress(
+                self.log.finish_in_progress(
                     now,
                     |a| matches!(a, Action::PowerOn { node: n } if n.0 == node),
                 );
                 // Replicas that waited for the boot now deploy, in the order they asked.
-                let mut waiting = Vec::new();
-                self.boot_waiters.retain(|&(n, s)| {
-                    if n == node {
-                        waiting.push(s);
-                    }
-                    n != node
-                });
-                for s in waiting {
+                for s in self.starts.take_waiting(node) {
                     self.deploy_replica(now, s);
                 }
             }
             Notice::NodeDown { node } => {
-                self.finish_in_progress(
+                self.log.finish_in_progress(
                     now,
                     |a| matches!(a, Action::PowerOff { node: n } if n.0 == node),
                 );
@@ -289,21 +323,20 @@ impl Simulation {
                 downtime_s,
                 rounds,
             } => {
-                let r = &mut self.actions[action];
+                let r = self.log.record_mut(action);
                 r.mb_sent = mb_sent;
                 r.downtime_s = downtime_s;
                 r.rounds = rounds;
-                self.finish_action(now, action, Outcome::Done);
+                self.log.finish(now, action, Outcome::Done);
             }
         }
     }
 
-    /// Every action in progress that `matches` is done.
-    fn finish_in_progress(&mut self, now: SimTime, matches: impl Fn(&Action) -> bool) {
-        for a in 0..self.actions.len() {
-            let r = &self.actions[a];
-            if r.outcome == Outcome::InProgress && matches(&r.action) {
-                self.finish_action(now, a, Outcome::Done);
+    /// The replicas whose stop completed: their actions are done.
+    pub(super) fn log_stopped_replicas(&mut self, now: SimTime) {
+        for s in self.apps.take_stopped() {
+            if let Some(a) = self.log.of_replica(s) {
+                self.log.finish(now, a, Outcome::Done);
             }
         }
     }

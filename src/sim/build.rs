@@ -1,17 +1,19 @@
 //! Building the world of a run from a resolved scenario.
 
+use super::actions::ActionLog;
+use super::apps::{App, Apps, AppsSettings, Host, Seen, Server, ServerState, Tier};
 use super::cluster::{Cluster, ClusterSettings, NodeSpec};
 use super::events::Event;
-use super::replicas::TierStart;
-use super::requests::RequestSlab;
-use super::world::{App, Host, Server, ServerState, Tier};
-use super::{curve_of, MechanismCounters, ReplicaSettings, Simulation};
+use super::loads::VmLoad;
+use super::output::Reporter;
+use super::replicas::{ReplicaSettings, Starts, TierStart};
+use super::{curve_of, Simulation};
 use crate::engine::time::secs_to_ns;
 use crate::engine::{rng, EventQueue, SimTime};
 use crate::model::balancer::LoadBalancer;
 use crate::model::power::PowerModel;
 use crate::model::PsServer;
-use crate::report::metrics::{Counters, ResponseStats};
+use crate::report::metrics::ResponseStats;
 use crate::scenario::placement::{initial_placement, node_names, nodes_on_at_start};
 use crate::scenario::schema::{DeployMode, LoopKind, Power, Scenario};
 use crate::workload::distribution::Sampler;
@@ -99,13 +101,11 @@ impl Simulation {
             .map(|inf| initial_placement(sc, inf).expect("validated scenario has a placement"));
         let mut cluster = Cluster::new(settings, node_specs);
         let virtualized = cluster.settings().virtualized;
-        let mut vm_server = Vec::new();
+        let mut vm_loads = Vec::new();
 
         let mut servers = Vec::new();
         let mut apps = Vec::new();
-        let mut max_tiers = 1;
         for (ai, (a, mix)) in sc.apps.iter().zip(mixes).enumerate() {
-            max_tiers = max_tiers.max(a.tiers.len());
             let mut tiers = Vec::new();
             for (ti, t) in a.tiers.iter().enumerate() {
                 let mut ids = Vec::new();
@@ -121,7 +121,7 @@ impl Simulation {
                                 let v = cluster
                                     .create_vm(n, spec, false)
                                     .expect("validated placement fits");
-                                vm_server.push(s);
+                                vm_loads.push(VmLoad::Replica(s));
                                 (Host::Vm(v), PsServer::new(t.cores, speed, SimTime::ZERO))
                             } else {
                                 cluster.occupy(n, s).expect("validated placement");
@@ -138,8 +138,6 @@ impl Simulation {
                         host,
                         state: ServerState::Active,
                         pinned_sessions: 0,
-                        interval_mark: (0.0, 0.0),
-                        warmup_mark: (0.0, 0.0),
                     });
                     ids.push(s);
                 }
@@ -180,69 +178,77 @@ impl Simulation {
                 arrivals: rng::stream(sc.seed, "arrivals", ai as u64, 0, 0),
                 arrivals_so_far: 0,
                 free_visitors: Vec::new(),
+                seen: Seen::default(),
+                period: ResponseStats::default(),
             });
         }
         let horizon = SimTime::from_secs(sc.duration_s);
+        let warmup = SimTime::from_secs(sc.warmup_s).min(horizon);
+        let apps = Apps::new(
+            AppsSettings {
+                seed: sc.seed,
+                horizon,
+                warmup,
+                timeout_ns: secs_to_ns(sc.sla.request_timeout_s),
+                target_ns: secs_to_ns(sc.sla.response_target_ms / 1000.0),
+            },
+            apps,
+            servers,
+        );
+        let control = policy.map(|policy| {
+            let (period_s, noise_sd) = sc
+                .policy
+                .as_ref()
+                .map_or((30.0, 0.0), |p| (p.period_s, p.monitoring_noise));
+            super::control::Control {
+                policy,
+                period_ns: secs_to_ns(period_s).max(1),
+                noise_sd,
+                noise: rng::stream(sc.seed, "monitoring", 0, 0, 0),
+                last: SimTime::ZERO,
+                node_marks: vec![(0.0, 0.0); cluster.nodes().len()],
+                server_marks: Vec::new(),
+                outcome_shown: Vec::new(),
+            }
+        });
+        let starts = Starts::new(
+            replica_settings,
+            sc.apps
+                .iter()
+                .map(|a| a.tiers.iter().map(TierStart::of).collect())
+                .collect(),
+        );
+        let report = Reporter::new(
+            secs_to_ns(sc.report_interval_s).max(1),
+            warmup,
+            sc.sla.response_target_ms,
+            cluster.nodes().len(),
+        );
         let mut sim = Simulation {
             q: EventQueue::with_capacity(4096),
             seed: sc.seed,
             scenario_name: sc.name.clone(),
             horizon,
-            warmup: SimTime::from_secs(sc.warmup_s).min(horizon),
-            report_interval_ns: secs_to_ns(sc.report_interval_s).max(1),
-            timeout_ns: secs_to_ns(sc.sla.request_timeout_s),
-            target_ns: secs_to_ns(sc.sla.response_target_ms / 1000.0),
-            target_ms: sc.sla.response_target_ms,
-            apps,
-            servers,
-            clients: Vec::new(),
-            requests: RequestSlab::new(max_tiers),
-            in_flight: 0,
-            counters: Counters::default(),
-            window: ResponseStats::default(),
-            interval: ResponseStats::default(),
-            last_report: SimTime::ZERO,
-            rows: Vec::new(),
-            node_rows: Vec::new(),
             events: 0,
-            report_node_marks: vec![(0.0, 0.0); cluster.nodes().len()],
             cluster,
-            vm_server,
-            replica_settings,
-            boot_waiters: Vec::new(),
+            apps,
+            vm_loads,
+            log: ActionLog::default(),
+            starts,
             scripted: sc.actions.clone(),
-            actions: Vec::new(),
-            mech: MechanismCounters::default(),
-            control: policy.map(|policy| {
-                let (period_s, noise_sd) = sc
-                    .policy
-                    .as_ref()
-                    .map_or((30.0, 0.0), |p| (p.period_s, p.monitoring_noise));
-                super::control::Control {
-                    policy,
-                    period_ns: secs_to_ns(period_s).max(1),
-                    noise_sd,
-                    noise: rng::stream(sc.seed, "monitoring", 0, 0, 0),
-                    last: SimTime::ZERO,
-                    node_marks: Vec::new(),
-                    server_marks: Vec::new(),
-                    app_stats: vec![ResponseStats::default(); sc.apps.len()],
-                    outcome_shown: Vec::new(),
-                }
-            }),
-            tier_starts: sc
-                .apps
-                .iter()
-                .map(|a| a.tiers.iter().map(TierStart::of).collect())
-                .collect(),
+            control,
+            report,
         };
         sim.with_cluster(|c, h| c.rebalance_all(SimTime::ZERO, h));
-        for ai in 0..sim.apps.len() {
-            match sim.apps[ai].loop_kind {
+        for ai in 0..sim.apps.apps().len() {
+            match sim.apps.apps()[ai].loop_kind {
                 LoopKind::Closed => sim
                     .q
                     .schedule(SimTime::ZERO, Event::PopulationChange { app: ai as u16 }),
-                LoopKind::Open => sim.schedule_next_arrival(ai as u16),
+                LoopKind::Open => {
+                    let (apps, mut env) = sim.split();
+                    apps.schedule_next_arrival(ai as u16, &mut env);
+                }
             }
         }
         for (i, a) in sc.actions.iter().enumerate() {
@@ -251,15 +257,13 @@ impl Simulation {
                 Event::Scripted { index: i as u32 },
             );
         }
-        if let Some(c) = &mut sim.control {
-            c.node_marks = vec![(0.0, 0.0); sim.cluster.nodes().len()];
-            let at = SimTime(c.period_ns);
-            sim.q.schedule(at, Event::Control);
+        if let Some(c) = &sim.control {
+            sim.q.schedule(SimTime(c.period_ns), Event::Control);
         }
         sim.q
-            .schedule(SimTime(sim.report_interval_ns), Event::Report);
-        if sim.warmup > SimTime::ZERO {
-            sim.q.schedule(sim.warmup, Event::WarmupEnd);
+            .schedule(SimTime(sim.report.interval_ns), Event::Report);
+        if warmup > SimTime::ZERO {
+            sim.q.schedule(warmup, Event::WarmupEnd);
         }
         sim.check_invariants();
         sim

@@ -6,13 +6,13 @@
 //! completed during the period. Optional multiplicative noise, from its own random stream,
 //! models imperfect probes.
 
+use super::apps::{Host, ServerState};
 use super::cluster::NodeState as SimNodeState;
 use super::events::Event;
-use super::world::{Host, ServerState};
+use super::loads::VmLoad;
 use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::{Rng, SimTime};
-use crate::report::metrics::ResponseStats;
 use rand_distr::{Distribution as _, StandardNormal};
 use reconf_api::{
     ActionView, AppId, AppView, Mode, NodeId, NodeState, NodeView, Outcome, Policy, ReplicaId,
@@ -30,8 +30,6 @@ pub(crate) struct Control {
     pub node_marks: Vec<(f64, f64)>,
     /// Per server: (busy core·ns, capacity core·ns) at the last control instant.
     pub server_marks: Vec<(f64, f64)>,
-    /// Per app: response times of the current period.
-    pub app_stats: Vec<ResponseStats>,
     /// Per action: whether a view already showed how it ended (each outcome is shown once).
     pub outcome_shown: Vec<bool>,
 }
@@ -82,14 +80,16 @@ impl Simulation {
             0.0
         };
         // Servers: busy share of their capacity over the period.
-        let mut replica_cpu = Vec::with_capacity(self.servers.len());
-        let mut replica_busy_cores = Vec::with_capacity(self.servers.len());
-        let mut server_marks = self.control.as_ref().expect("control").server_marks.clone();
-        server_marks.resize(self.servers.len(), (0.0, 0.0));
-        for (i, s) in self.servers.iter_mut().enumerate() {
-            let (b, cap) = s.ps.busy_and_capacity(now);
-            let (b0, c0) = server_marks[i];
-            server_marks[i] = (b, cap);
+        let n_servers = self.apps.servers().len();
+        let mut replica_cpu = Vec::with_capacity(n_servers);
+        let mut replica_busy_cores = Vec::with_capacity(n_servers);
+        let mut server_marks =
+            std::mem::take(&mut self.control.as_mut().expect("control").server_marks);
+        server_marks.resize(n_servers, (0.0, 0.0));
+        for (i, mark) in server_marks.iter_mut().enumerate() {
+            let (b, cap) = self.apps.settle_server(now, i as u32);
+            let (b0, c0) = *mark;
+            *mark = (b, cap);
             replica_cpu.push(if cap - c0 > 0.0 {
                 (b - b0) / (cap - c0)
             } else {
@@ -98,7 +98,8 @@ impl Simulation {
             replica_busy_cores.push(if dt_ns > 0.0 { (b - b0) / dt_ns } else { 0.0 });
         }
         // Nodes: busy cores and energy over the period.
-        let mut node_marks = self.control.as_ref().expect("control").node_marks.clone();
+        let mut node_marks =
+            std::mem::take(&mut self.control.as_mut().expect("control").node_marks);
         let n_nodes = self.cluster.nodes().len();
         let mut node_cpu = Vec::with_capacity(n_nodes);
         let mut node_power = Vec::with_capacity(n_nodes);
@@ -156,20 +157,24 @@ impl Simulation {
             .vms()
             .iter()
             .enumerate()
-            .map(|(v, vm)| VmView {
-                id: VmId(v as u32),
-                name: vm.name.clone(),
-                alive: vm.alive,
-                node: NodeId(vm.node),
-                migrating_to: vm.migrating_to.map(NodeId),
-                vcpus: vm.vcpus,
-                ram_mb: vm.ram_mb,
-                replica: ReplicaId(self.vm_server[v]),
-                cpu_cores_used: replica_busy_cores[self.vm_server[v] as usize],
+            .map(|(v, vm)| {
+                let VmLoad::Replica(server) = self.vm_loads[v];
+                VmView {
+                    id: VmId(v as u32),
+                    name: vm.name.clone(),
+                    alive: vm.alive,
+                    node: NodeId(vm.node),
+                    migrating_to: vm.migrating_to.map(NodeId),
+                    vcpus: vm.vcpus,
+                    ram_mb: vm.ram_mb,
+                    replica: ReplicaId(server),
+                    cpu_cores_used: replica_busy_cores[server as usize],
+                }
             })
             .collect();
         let replicas: Vec<ReplicaView> = self
-            .servers
+            .apps
+            .servers()
             .iter()
             .enumerate()
             .map(|(i, s)| ReplicaView {
@@ -195,13 +200,14 @@ impl Simulation {
                 requests_in_progress: s.ps.jobs() as u64,
             })
             .collect();
-        let c = self.control.as_mut().expect("control");
+        let target_ms = self.report.target_ms;
         let apps = self
             .apps
+            .apps()
             .iter()
             .enumerate()
             .map(|(ai, a)| {
-                let st = &c.app_stats[ai];
+                let st = &a.period;
                 AppView {
                     id: AppId(ai as u32),
                     name: a.name.clone(),
@@ -219,16 +225,16 @@ impl Simulation {
                     mean_response_ms: st.mean_ms(),
                     p95_response_ms: st.quantile_ms(0.95),
                     failed_requests: st.failed,
-                    sla_target_ms: self.target_ms,
+                    sla_target_ms: target_ms,
                 }
             })
             .collect();
-        for st in &mut c.app_stats {
-            st.reset();
-        }
-        c.outcome_shown.resize(self.actions.len(), false);
+        self.apps.reset_period();
+        let c = self.control.as_mut().expect("control");
+        let records = self.log.records();
+        c.outcome_shown.resize(records.len(), false);
         let mut actions = Vec::new();
-        for (i, r) in self.actions.iter().enumerate() {
+        for (i, r) in records.iter().enumerate() {
             let ended = r.outcome != Outcome::InProgress;
             if ended && c.outcome_shown[i] {
                 continue;

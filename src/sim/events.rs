@@ -1,7 +1,7 @@
 //! The events of the simulated backend: a compact enum dispatched by `match`.
 
+use super::apps::RequestRef;
 use super::cluster::ClusterEvent;
-use super::requests::RequestRef;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Event {

@@ -1,7 +1,7 @@
 //! Invariants checked after every reconfiguration event and at every report: a violation is a
 //! bug in the simulator, never bad input, so it panics with what broke.
 
-use super::world::{Host, ServerState};
+use super::apps::{Host, ServerState};
 use super::Simulation;
 
 impl Simulation {
@@ -15,22 +15,23 @@ impl Simulation {
     /// every live VM on exactly one node); bare nodes and their replicas agree; stopped
     /// replicas serve nothing.
     pub fn invariants(&self) -> Result<(), String> {
-        let c = &self.counters;
-        if c.requests_issued != c.requests_completed + c.requests_failed + self.in_flight {
+        let seen = self.apps.seen();
+        let c = &seen.counters;
+        if c.requests_issued != c.requests_completed + c.requests_failed + seen.in_flight {
             return Err(format!(
                 "requests not conserved: {} issued != {} completed + {} failed + {} in flight",
-                c.requests_issued, c.requests_completed, c.requests_failed, self.in_flight
+                c.requests_issued, c.requests_completed, c.requests_failed, seen.in_flight
             ));
         }
         self.cluster.invariants()?;
         for (n, node) in self.cluster.nodes().iter().enumerate() {
             if let Some(s) = node.bare {
-                if self.servers[s as usize].host != Host::Node(n as u32) {
+                if self.apps.server(s).host != Host::Node(n as u32) {
                     return Err(format!("bare node {} and its replica disagree", node.name));
                 }
             }
         }
-        for s in &self.servers {
+        for s in self.apps.servers() {
             if s.state == ServerState::Stopped && s.ps.jobs() > 0 {
                 return Err(format!("stopped replica {} still serves requests", s.name));
             }

@@ -1,4 +1,8 @@
 //! Reporting: the time-series rows at each interval, and the summary at the end.
+//!
+//! The [`Reporter`] owns what the reports need beyond the subsystems' own state: the rows so
+//! far and the integrals (servers' busy and capacity core·ns, nodes' busy core·ns and energy)
+//! at the start of the current interval and at the end of warm-up.
 
 use super::cluster::NodeState;
 use super::Simulation;
@@ -11,35 +15,73 @@ pub use crate::report::NodeRow;
 
 const J_PER_KWH: f64 = 3.6e6;
 
+/// The rows reported so far and the marks they are computed from.
+pub(crate) struct Reporter {
+    pub interval_ns: u64,
+    /// End of the last reporting interval.
+    pub last: SimTime,
+    pub warmup: SimTime,
+    pub target_ms: f64,
+    rows: Vec<TimeseriesRow>,
+    node_rows: Vec<NodeRow>,
+    /// Per node: (busy core·ns, joules) at the start of the current interval.
+    node_marks: Vec<(f64, f64)>,
+    /// Per server: (busy core·ns, capacity core·ns) at the start of the current interval, and
+    /// at the end of warm-up (servers created later start at zero).
+    server_marks: Vec<(f64, f64)>,
+    warmup_marks: Vec<(f64, f64)>,
+}
+
+impl Reporter {
+    pub fn new(interval_ns: u64, warmup: SimTime, target_ms: f64, nodes: usize) -> Self {
+        Reporter {
+            interval_ns,
+            last: SimTime::ZERO,
+            warmup,
+            target_ms,
+            rows: Vec::new(),
+            node_rows: Vec::new(),
+            node_marks: vec![(0.0, 0.0); nodes],
+            server_marks: Vec::new(),
+            warmup_marks: Vec::new(),
+        }
+    }
+}
+
 impl Simulation {
     pub(super) fn on_warmup_end(&mut self, now: SimTime) {
-        for s in &mut self.servers {
-            s.warmup_mark = s.ps.busy_and_capacity(now);
-        }
+        let n = self.apps.servers().len();
+        self.report.warmup_marks = (0..n)
+            .map(|s| self.apps.settle_server(now, s as u32))
+            .collect();
     }
 
     /// Closes the reporting interval that ends at `now`.
-    pub(super) fn report(&mut self, now: SimTime) {
-        let dt_ns = now.since(self.last_report);
+    pub(super) fn on_report(&mut self, now: SimTime) {
+        let dt_ns = now.since(self.report.last);
         let dt_s = ns_to_secs(dt_ns);
         let mut busy = vec![(0.0, 0.0); self.tier_count()];
-        for s in &mut self.servers {
-            let (b, c) = s.ps.busy_and_capacity(now);
-            let k = tier_index(&self.apps, s.app, s.tier);
-            busy[k].0 += b - s.interval_mark.0;
-            busy[k].1 += c - s.interval_mark.1;
-            s.interval_mark = (b, c);
+        let n_servers = self.apps.servers().len();
+        self.report.server_marks.resize(n_servers, (0.0, 0.0));
+        for s in 0..n_servers {
+            let (b, c) = self.apps.settle_server(now, s as u32);
+            let server = self.apps.server(s as u32);
+            let k = tier_index(self.apps.apps(), server.app, server.tier);
+            let mark = &mut self.report.server_marks[s];
+            busy[k].0 += b - mark.0;
+            busy[k].1 += c - mark.1;
+            *mark = (b, c);
         }
         let mut power_w = 0.0;
         for n in 0..self.cluster.nodes().len() {
             let b = self.cluster.settle_busy(now, n as u32);
             let node = self.cluster.node(n as u32);
             let e = node.joules(now);
-            let (b0, e0) = self.report_node_marks[n];
-            self.report_node_marks[n] = (b, e);
+            let (b0, e0) = self.report.node_marks[n];
+            self.report.node_marks[n] = (b, e);
             let node_power = if dt_s > 0.0 { (e - e0) / dt_s } else { 0.0 };
             power_w += node_power;
-            self.node_rows.push(NodeRow {
+            self.report.node_rows.push(NodeRow {
                 time_s: now.as_secs(),
                 node: node.name.clone(),
                 state: node.state.label().to_string(),
@@ -54,32 +96,34 @@ impl Simulation {
             .filter(|n| n.state != NodeState::Off)
             .count() as u64;
         let energy_kwh = self.cluster.energy_j(now) / J_PER_KWH;
-        self.rows.push(TimeseriesRow {
+        let interval = &self.apps.seen().interval;
+        self.report.rows.push(TimeseriesRow {
             time_s: now.as_secs(),
-            active_clients: self.apps.iter().map(|a| a.in_loop).sum(),
+            active_clients: self.apps.apps().iter().map(|a| a.in_loop).sum(),
             throughput_rps: if dt_s > 0.0 {
-                self.interval.completed as f64 / dt_s
+                interval.completed as f64 / dt_s
             } else {
                 0.0
             },
-            mean_response_ms: self.interval.mean_ms(),
-            p95_response_ms: self.interval.quantile_ms(0.95),
-            failures: self.interval.failed,
+            mean_response_ms: interval.mean_ms(),
+            p95_response_ms: interval.quantile_ms(0.95),
+            failures: interval.failed,
             utilisation: busy.iter().map(|&(b, c)| ratio(b, c)).collect(),
             nodes_up,
             power_w,
             energy_kwh,
         });
-        self.interval.reset();
-        self.last_report = now;
+        self.apps.reset_interval();
+        self.report.last = now;
     }
 
     fn tier_count(&self) -> usize {
-        self.apps.iter().map(|a| a.tiers.len()).sum()
+        self.apps.apps().iter().map(|a| a.tiers.len()).sum()
     }
 
     fn tier_names(&self) -> Vec<String> {
         self.apps
+            .apps()
             .iter()
             .flat_map(|a| {
                 a.tiers
@@ -93,11 +137,15 @@ impl Simulation {
         let end = self.horizon;
         let names = self.tier_names();
         let mut busy = vec![(0.0, 0.0); self.tier_count()];
-        for s in &mut self.servers {
-            let (b, c) = s.ps.busy_and_capacity(end);
-            let k = tier_index(&self.apps, s.app, s.tier);
-            busy[k].0 += b - s.warmup_mark.0;
-            busy[k].1 += c - s.warmup_mark.1;
+        let n_servers = self.apps.servers().len();
+        self.report.warmup_marks.resize(n_servers, (0.0, 0.0));
+        for s in 0..n_servers {
+            let (b, c) = self.apps.settle_server(end, s as u32);
+            let server = self.apps.server(s as u32);
+            let k = tier_index(self.apps.apps(), server.app, server.tier);
+            let mark = self.report.warmup_marks[s];
+            busy[k].0 += b - mark.0;
+            busy[k].1 += c - mark.1;
         }
         let tier_utilisation: BTreeMap<String, f64> = names
             .iter()
@@ -106,8 +154,12 @@ impl Simulation {
             .collect();
         let up_ns: u64 = self.cluster.nodes().iter().map(|n| n.up_ns(end)).sum();
         let mig = self.cluster.migration_stats();
-        let window_s = ns_to_secs(end.since(self.warmup));
-        let w = &self.window;
+        let window_s = ns_to_secs(end.since(self.report.warmup));
+        let seen = self.apps.seen();
+        let w = &seen.window;
+        let counters = &seen.counters;
+        let replicas = self.apps.replica_counters();
+        let (actions_refused, actions_failed) = self.log.refused_and_failed();
         let summary = Summary {
             scenario: self.scenario_name.clone(),
             seed: self.seed,
@@ -119,10 +171,10 @@ impl Simulation {
                 0.0
             },
             wall_seconds,
-            requests_issued: self.counters.requests_issued,
-            requests_completed: self.counters.requests_completed,
-            requests_failed: self.counters.requests_failed,
-            requests_in_flight: self.in_flight,
+            requests_issued: counters.requests_issued,
+            requests_completed: counters.requests_completed,
+            requests_failed: counters.requests_failed,
+            requests_in_flight: seen.in_flight,
             throughput_rps: if window_s > 0.0 {
                 w.completed as f64 / window_s
             } else {
@@ -133,25 +185,26 @@ impl Simulation {
             p95_response_ms: w.quantile_ms(0.95),
             p99_response_ms: w.quantile_ms(0.99),
             max_response_ms: w.max_ms(),
-            sla_target_ms: self.target_ms,
+            sla_target_ms: self.report.target_ms,
             sla_violation_fraction: w.sla_violation_fraction(),
-            sessions_started: self.counters.sessions_started,
-            sessions_completed: self.counters.sessions_completed,
-            sessions_lost: self.counters.sessions_lost,
+            sessions_started: counters.sessions_started,
+            sessions_completed: counters.sessions_completed,
+            sessions_lost: counters.sessions_lost,
             migrations: mig.migrations,
             migration_downtime_s: ns_to_secs(mig.downtime_ns),
             migration_time_s: ns_to_secs(mig.time_ns),
             migration_mb: mig.mb_sent,
-            replicas_started: self.mech.replicas_started,
-            replicas_stopped: self.mech.replicas_stopped,
-            actions_refused: self.mech.actions_refused,
-            actions_failed: self.mech.actions_failed,
+            replicas_started: replicas.started,
+            replicas_stopped: replicas.stopped,
+            actions_refused,
+            actions_failed,
             node_hours: ns_to_secs(up_ns) / 3600.0,
             energy_kwh: self.cluster.energy_j(end) / J_PER_KWH,
             tier_utilisation,
         };
         let actions = self
-            .actions
+            .log
+            .records()
             .iter()
             .map(|r| ActionRow {
                 id: r.id.0,
@@ -170,9 +223,9 @@ impl Simulation {
         RunOutput {
             summary,
             tier_names: names,
-            timeseries: self.rows,
+            timeseries: self.report.rows,
             actions,
-            nodes: self.node_rows,
+            nodes: self.report.node_rows,
         }
     }
 }
@@ -186,7 +239,7 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// Position of (app, tier) in the flattened list of all tiers.
-fn tier_index(apps: &[super::world::App], app: u16, tier: u16) -> usize {
+fn tier_index(apps: &[super::apps::App], app: u16, tier: u16) -> usize {
     apps[..app as usize]
         .iter()
         .map(|a| a.tiers.len())

@@ -1,21 +1,67 @@
 //! Restart-based reconfiguration: starting a replica (boot its node if needed, deploy, copy
 //! data, boot its VM, start its server, join the balancer) and stopping one (at once, losing
-//! its requests in progress and its sessions, or after draining its sessions).
+//! its requests in progress and its sessions, or after draining its sessions). Each involves the
+//! cluster (where the replica runs), the application (its balancer, sessions and requests) and
+//! the action log; this module ties the three together.
 
+use super::apps::{Host, Server, ServerState};
 use super::cluster::{NodeState, VmSpec};
 use super::events::Event;
-use super::world::{Host, Server, ServerState};
+use super::loads::VmLoad;
 use super::Simulation;
 use crate::engine::time::secs_to_ns;
 use crate::engine::SimTime;
 use crate::model::PsServer;
 use crate::workload::distribution::Sampler;
-use reconf_api::{NodeId, Outcome, ReplicaId, TierRef};
+use reconf_api::{NodeId, ReplicaId, TierRef};
+
+/// What starting replicas needs: the infrastructure's settings, each tier's, and the replicas
+/// waiting for their node to boot.
+pub(crate) struct Starts {
+    /// Present when the scenario models an infrastructure.
+    pub settings: Option<ReplicaSettings>,
+    /// Per app, per tier.
+    pub tiers: Vec<Vec<TierStart>>,
+    /// (node, server) of the replicas waiting for a node to boot, in the order they asked.
+    waiting: Vec<(u32, u32)>,
+}
+
+/// The infrastructure settings of replica starts and stops.
+pub(crate) struct ReplicaSettings {
+    pub drain_timeout_ns: u64,
+    pub vm_boot: Sampler,
+}
+
+impl Starts {
+    pub fn new(settings: Option<ReplicaSettings>, tiers: Vec<Vec<TierStart>>) -> Self {
+        Starts {
+            settings,
+            tiers,
+            waiting: Vec::new(),
+        }
+    }
+
+    /// The servers waiting for node `n` to boot, in order; they wait no more.
+    pub fn take_waiting(&mut self, n: u32) -> Vec<u32> {
+        let mut servers = Vec::new();
+        self.waiting.retain(|&(node, s)| {
+            if node == n {
+                servers.push(s);
+            }
+            node != n
+        });
+        servers
+    }
+
+    fn settings(&self) -> &ReplicaSettings {
+        self.settings.as_ref().expect("an infrastructure")
+    }
+}
 
 impl Simulation {
     pub(super) fn start_replica(&mut self, now: SimTime, a: usize, tier: TierRef, node: NodeId) {
         let (ai, ti, n) = (tier.app.index(), tier.tier as usize, node.0);
-        if ai >= self.apps.len() || ti >= self.apps[ai].tiers.len() {
+        if ai >= self.apps.apps().len() || ti >= self.apps.apps()[ai].tiers.len() {
             return self.refuse(now, a, "no such tier");
         }
         if n as usize >= self.cluster.nodes().len() {
@@ -26,25 +72,18 @@ impl Simulation {
             return self.refuse(now, a, "node is shutting down");
         }
         let virtualized = self.cluster.settings().virtualized;
-        let t = self.tier_config(ai, ti);
-        let s = self.servers.len() as u32;
-        let name = {
-            let app = &mut self.apps[ai];
-            let tr = &mut app.tiers[ti];
-            let k = tr.created;
-            tr.created += 1;
-            format!("{}.{}.{k}", app.name, tr.name)
-        };
+        let t = self.starts.tiers[ai][ti].clone();
+        let s = self.apps.servers().len() as u32;
+        let name = self.apps.next_replica_name(ai, ti);
         let speed = self.cluster.node(n).speed;
         let host = if virtualized {
             match self.cluster.create_vm(n, t.vm_spec(name.clone()), true) {
                 Ok(v) => {
-                    debug_assert_eq!(v as usize, self.vm_server.len());
-                    self.vm_server.push(s);
+                    debug_assert_eq!(v as usize, self.vm_loads.len());
+                    self.vm_loads.push(VmLoad::Replica(s));
                     Host::Vm(v)
                 }
                 Err(free) => {
-                    self.apps[ai].tiers[ti].created -= 1;
                     return self.refuse(
                         now,
                         a,
@@ -57,8 +96,7 @@ impl Simulation {
             }
         } else {
             if let Err(other) = self.cluster.occupy(n, s) {
-                self.apps[ai].tiers[ti].created -= 1;
-                let other = self.servers[other as usize].name.clone();
+                let other = self.apps.server(other).name.clone();
                 return self.refuse(
                     now,
                     a,
@@ -72,7 +110,7 @@ impl Simulation {
         } else {
             self.cluster.node(n).cores
         };
-        self.servers.push(Server {
+        self.apps.add_server(Server {
             name,
             ps: PsServer::new(cores, speed, now),
             app: ai as u16,
@@ -80,50 +118,42 @@ impl Simulation {
             host,
             state: ServerState::Starting,
             pinned_sessions: 0,
-            interval_mark: (0.0, 0.0),
-            warmup_mark: (0.0, 0.0),
         });
-        self.actions[a].replica = Some(ReplicaId(s));
+        self.log.record_mut(a).replica = Some(ReplicaId(s));
         match state {
             NodeState::On => self.deploy_replica(now, s),
-            NodeState::Booting => self.boot_waiters.push((n, s)),
+            NodeState::Booting => self.starts.waiting.push((n, s)),
             NodeState::Off => {
-                self.boot_waiters.push((n, s));
+                self.starts.waiting.push((n, s));
                 self.with_cluster(|c, h| c.boot(now, n, h));
             }
             NodeState::ShuttingDown => unreachable!("refused above"),
         }
     }
 
-    /// The scenario's settings of a tier (a copy of what starting a replica needs).
-    fn tier_config(&self, ai: usize, ti: usize) -> TierStart {
-        self.tier_starts[ai][ti].clone()
-    }
-
     /// The node of a starting replica is on: deploy, copy data, boot the VM, start the server.
     pub(super) fn deploy_replica(&mut self, now: SimTime, s: u32) {
-        let server = &self.servers[s as usize];
+        let server = self.apps.server(s);
         let (ai, ti) = (server.app as usize, server.tier as usize);
+        let in_vm = matches!(server.host, Host::Vm(_));
         let n = self
             .node_of_server(s)
             .expect("a started replica has a node");
-        let t = self.tier_config(ai, ti);
         let a = self
-            .action_of_replica(s)
+            .log
+            .of_replica(s)
             .expect("a starting replica has its action");
         let mut rng = self.mechanism_rng(a);
+        let t = &self.starts.tiers[ai][ti];
         let mut delay_s = t.deploy.sample_s(&mut rng);
         if t.data_mb > 0.0 {
             delay_s += t.data_mb / self.cluster.node(n).nic_mb_per_s;
-            self.actions[a].mb_sent = t.data_mb;
+            let data_mb = t.data_mb;
+            self.log.record_mut(a).mb_sent = data_mb;
         }
-        if let Host::Vm(_) = self.servers[s as usize].host {
-            delay_s += self
-                .replica_settings
-                .as_ref()
-                .expect("an infrastructure")
-                .vm_boot
-                .sample_s(&mut rng);
+        let t = &self.starts.tiers[ai][ti];
+        if in_vm {
+            delay_s += self.starts.settings().vm_boot.sample_s(&mut rng);
         }
         delay_s += t.start.sample_s(&mut rng);
         self.q.schedule(
@@ -132,113 +162,36 @@ impl Simulation {
         );
     }
 
-    fn action_of_replica(&self, s: u32) -> Option<usize> {
-        self.actions
-            .iter()
-            .rposition(|r| r.replica == Some(ReplicaId(s)) && r.outcome == Outcome::InProgress)
-    }
-
     pub(super) fn on_replica_ready(&mut self, now: SimTime, s: u32) {
-        let server = &mut self.servers[s as usize];
-        server.state = ServerState::Active;
-        let (ai, ti) = (server.app as usize, server.tier as usize);
-        if let Host::Vm(v) = server.host {
-            self.cluster.vm_started(v);
-        }
-        self.apps[ai].tiers[ti].servers.push(s);
-        self.mech.replicas_started += 1;
-        self.server_load_changed(now, s);
-        if let Some(a) = self.action_of_replica(s) {
-            self.finish_action(now, a, Outcome::Done);
+        let (apps, mut env) = self.split();
+        apps.activate(now, s, &mut env);
+        if let Some(a) = self.log.of_replica(s) {
+            self.log.finish(now, a, reconf_api::Outcome::Done);
         }
     }
 
     pub(super) fn stop_replica(&mut self, now: SimTime, a: usize, replica: ReplicaId, drain: bool) {
         let s = replica.0;
-        let Some(server) = self.servers.get(s as usize) else {
-            return self.refuse(now, a, "no such replica");
-        };
-        match server.state {
-            ServerState::Active => {}
-            ServerState::Starting => return self.refuse(now, a, "replica is still starting"),
-            ServerState::Draining => return self.refuse(now, a, "replica is already draining"),
-            ServerState::Stopped => return self.refuse(now, a, "replica is already stopped"),
+        if let Err(reason) = self.apps.check_stoppable(s) {
+            return self.refuse(now, a, reason);
         }
-        if let Host::Vm(v) = server.host {
+        if let Host::Vm(v) = self.apps.server(s).host {
             if self.cluster.vm(v).migrating_to.is_some() {
                 return self.refuse(now, a, "its VM is migrating");
             }
         }
-        let (ai, ti) = (server.app as usize, server.tier as usize);
-        let tier = &mut self.apps[ai].tiers[ti];
-        if tier.servers.len() <= 1 {
-            return self.refuse(now, a, "it is the last active replica of its tier");
+        if let Err(reason) = self.apps.leave_balancer(s) {
+            return self.refuse(now, a, reason);
         }
-        tier.servers.retain(|&x| x != s);
-        self.actions[a].replica = Some(replica);
+        self.log.record_mut(a).replica = Some(replica);
+        let timeout_ns = self.starts.settings().drain_timeout_ns;
+        let (apps, mut env) = self.split();
         if drain {
-            self.servers[s as usize].state = ServerState::Draining;
-            let timeout = self
-                .replica_settings
-                .as_ref()
-                .expect("an infrastructure")
-                .drain_timeout_ns;
-            self.q
-                .schedule(now.plus_ns(timeout), Event::DrainTimeout { server: s });
-            self.maybe_finish_drain(now, s);
+            apps.drain(now, s, timeout_ns, &mut env);
         } else {
-            self.finish_stop(now, s);
+            apps.stop(now, s, &mut env);
         }
-    }
-
-    /// A draining replica whose sessions have all ended and whose requests are served stops.
-    pub(super) fn maybe_finish_drain(&mut self, now: SimTime, s: u32) {
-        let server = &self.servers[s as usize];
-        if server.state == ServerState::Draining
-            && server.pinned_sessions == 0
-            && server.ps.jobs() == 0
-        {
-            self.finish_stop(now, s);
-        }
-    }
-
-    pub(super) fn on_drain_timeout(&mut self, now: SimTime, s: u32) {
-        if self.servers[s as usize].state == ServerState::Draining {
-            self.finish_stop(now, s);
-        }
-    }
-
-    /// Stops replica `s` now: its requests in progress fail, its sessions are lost, its VM is
-    /// destroyed (virtualized) or its node freed (bare).
-    fn finish_stop(&mut self, now: SimTime, s: u32) {
-        self.servers[s as usize].state = ServerState::Stopped;
-        let app = self.servers[s as usize].app;
-        let tier = self.servers[s as usize].tier as usize;
-        // Sessions held by this replica are lost.
-        for c in 0..self.clients.len() as u32 {
-            let cl = &self.clients[c as usize];
-            if cl.app == app && cl.sticky.get(tier) == Some(&s) {
-                self.lose_session(now, c);
-            }
-        }
-        // Requests in progress here fail.
-        let tokens = self.servers[s as usize].ps.drain_all(now);
-        let mut tokens = tokens;
-        tokens.sort_unstable(); // deterministic order whatever the heap's layout
-        for token in tokens {
-            let r = super::requests::RequestRef::from_token(token);
-            self.fail_request(now, r);
-            self.requests.remove(r);
-        }
-        match self.servers[s as usize].host {
-            Host::Vm(v) => self.with_cluster(|c, h| c.destroy_vm(now, v, h)),
-            Host::Node(n) => self.with_cluster(|c, h| c.vacate(now, n, h)),
-            Host::Dedicated => {}
-        }
-        self.mech.replicas_stopped += 1;
-        if let Some(a) = self.action_of_replica(s) {
-            self.finish_action(now, a, Outcome::Done);
-        }
+        self.log_stopped_replicas(now);
     }
 }
 

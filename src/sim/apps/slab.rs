@@ -30,7 +30,6 @@ impl RequestRef {
 pub struct Request {
     pub client: u32,
     pub app: u16,
-    pub interaction: u16,
     /// Index of the tier the request is in (or goes to next).
     pub tier: u16,
     pub issued: SimTime,
@@ -121,16 +120,9 @@ impl RequestSlab {
     }
 
     /// Requests in the slab (orphans included).
+    #[cfg(test)]
     pub fn live(&self) -> usize {
         self.live
-    }
-
-    /// Requests in the slab that a client still waits for.
-    pub fn waited_for(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| matches!(s, Some(r) if !r.orphan))
-            .count()
     }
 }
 
@@ -142,7 +134,6 @@ mod tests {
         Request {
             client: 0,
             app: 0,
-            interaction: 0,
             tier: 0,
             issued: SimTime::ZERO,
             orphan: false,

@@ -1,9 +1,11 @@
-//! The request-level entities of a simulated run (applications, tiers, replicas' servers,
-//! clients), in `Vec` arenas addressed by plain indices. Nodes and VMs are the cluster's.
+//! The request-level entities: applications, tiers, the servers of their replicas, clients. They
+//! live in `Vec` arenas of [`Apps`](super::Apps), addressed by plain indices.
 
+use super::stats::Seen;
 use crate::engine::Rng;
 use crate::model::balancer::LoadBalancer;
 use crate::model::PsServer;
+use crate::report::metrics::ResponseStats;
 use crate::scenario::schema::LoopKind;
 use crate::workload::distribution::Sampler;
 use crate::workload::mix::{Mix, Walker};
@@ -24,10 +26,6 @@ pub struct Server {
     pub state: ServerState,
     /// Sessions pinned to this replica by a sticky balancer.
     pub pinned_sessions: u64,
-    /// Utilisation integrals (busy, capacity) at the start of the current reporting interval.
-    pub interval_mark: (f64, f64),
-    /// Utilisation integrals at the end of warm-up.
-    pub warmup_mark: (f64, f64),
 }
 
 pub struct Tier {
@@ -49,7 +47,7 @@ pub struct App {
     pub curve: LoadCurve,
     /// `demand[interaction * tiers + tier]`.
     pub demand: Vec<Sampler>,
-    /// Closed loop: client index (in `World::clients`) of this app's client number i.
+    /// Closed loop: client index (in `Apps::clients`) of this app's client number i.
     pub population: Vec<u32>,
     /// Closed loop: the number of clients the profile asks for now.
     pub target: u32,
@@ -60,6 +58,10 @@ pub struct App {
     pub arrivals: Rng,
     pub arrivals_so_far: u64,
     pub free_visitors: Vec<u32>,
+    /// What this application's users saw.
+    pub seen: Seen,
+    /// Response times of the current control period (reset by each view of the policy).
+    pub period: ResponseStats,
 }
 
 impl App {
