@@ -194,6 +194,7 @@ impl Simulation {
             },
             apps,
             servers,
+            policy.is_some(),
         );
         let control = policy.map(|policy| {
             let (period_s, noise_sd) = sc

@@ -30,3 +30,16 @@ pub enum Event {
     /// The policy's control period ends: it sees the view and acts.
     Control,
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn events_stay_small() {
+        // The queue moves events around on every push and pop: keep them to 12 bytes.
+        assert!(
+            std::mem::size_of::<super::Event>() <= 12,
+            "{}",
+            std::mem::size_of::<super::Event>()
+        );
+    }
+}

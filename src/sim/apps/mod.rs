@@ -62,17 +62,28 @@ pub(crate) struct Apps {
     servers: Vec<Server>,
     clients: Vec<Client>,
     requests: RequestSlab,
-    /// What all users saw.
+    /// What all users saw, kept apart only when there are several applications (with one,
+    /// the application's own figures are the totals: nothing is recorded twice).
     seen: Seen,
+    several: bool,
+    /// Whether a policy reads the applications' per-period statistics.
+    measure_periods: bool,
     replicas: ReplicaCounters,
     /// Servers that stopped since the last [`Apps::take_stopped`] (a drain that ended).
     stopped: Vec<u32>,
 }
 
 impl Apps {
-    pub fn new(settings: AppsSettings, apps: Vec<App>, servers: Vec<Server>) -> Self {
+    pub fn new(
+        settings: AppsSettings,
+        apps: Vec<App>,
+        servers: Vec<Server>,
+        measure_periods: bool,
+    ) -> Self {
         let max_tiers = apps.iter().map(|a| a.tiers.len()).max().unwrap_or(1);
         Apps {
+            several: apps.len() > 1,
+            measure_periods,
             settings,
             apps,
             servers,
@@ -107,7 +118,10 @@ impl Apps {
 
     /// What all users saw.
     pub fn seen(&self) -> &Seen {
-        &self.seen
+        match &self.apps[..] {
+            [only] => &only.seen,
+            _ => &self.seen,
+        }
     }
 
     pub fn replica_counters(&self) -> &ReplicaCounters {
@@ -116,7 +130,9 @@ impl Apps {
 
     /// Resets the current reporting interval's statistics, in total and per application.
     pub fn reset_interval(&mut self) {
-        self.seen.interval.reset();
+        if self.several {
+            self.seen.interval.reset();
+        }
         for a in &mut self.apps {
             a.seen.interval.reset();
         }

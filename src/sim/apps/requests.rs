@@ -28,7 +28,9 @@ impl Apps {
             *d = app.demand(interaction as usize, t).sample_s(&mut cl.rng);
         }
         app.seen.issued();
-        self.seen.issued();
+        if self.several {
+            self.seen.issued();
+        }
         if self.settings.timeout_ns > 0 {
             env.q.schedule(
                 now.plus_ns(self.settings.timeout_ns),
@@ -100,10 +102,14 @@ impl Apps {
         }
         let rt = now.since(req.issued);
         let (target, in_window) = (self.settings.target_ns, now >= self.settings.warmup);
-        self.seen.completed(rt, target, in_window);
+        if self.several {
+            self.seen.completed(rt, target, in_window);
+        }
         let app = &mut self.apps[req.app as usize];
         app.seen.completed(rt, target, in_window);
-        app.period.record(rt, target);
+        if self.measure_periods {
+            app.period.record(rt, target);
+        }
         self.after_response(now, req.client, false, env);
     }
 
@@ -118,10 +124,14 @@ impl Apps {
         req.orphan = true;
         let (c, a) = (req.client, req.app as usize);
         let in_window = now >= self.settings.warmup;
-        self.seen.failed(in_window);
+        if self.several {
+            self.seen.failed(in_window);
+        }
         let app = &mut self.apps[a];
         app.seen.failed(in_window);
-        app.period.record_failure();
+        if self.measure_periods {
+            app.period.record_failure();
+        }
         self.after_response(now, c, true, env);
     }
 
