@@ -1,7 +1,30 @@
 //! The events of the simulated backend: a compact enum dispatched by `match`.
 
-use super::apps::RequestRef;
 use super::cluster::ClusterEvent;
+
+/// A request in flight, as events and servers refer to it: its slot in the requests' slab and
+/// the slot's generation when the reference was taken (a stale reference is recognised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRef {
+    pub slot: u32,
+    pub gen: u32,
+}
+
+impl RequestRef {
+    /// The opaque token a server carries for this request.
+    #[inline]
+    pub fn token(self) -> u64 {
+        (u64::from(self.gen) << 32) | u64::from(self.slot)
+    }
+
+    #[inline]
+    pub fn from_token(token: u64) -> Self {
+        RequestRef {
+            slot: token as u32,
+            gen: (token >> 32) as u32,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Event {

@@ -30,10 +30,11 @@ use crate::report::RunOutput;
 use crate::scenario::schema::{Profile, ScriptedAction};
 use crate::workload::profile::LoadCurve;
 use actions::ActionLog;
+use apps::Loads;
 use apps::{Apps, Env};
 use cluster::Cluster;
 use events::Event;
-use loads::{Loads, VmLoad};
+use loads::VmLoad;
 use std::time::Instant;
 
 pub use actions::ActionRecord;

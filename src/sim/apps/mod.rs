@@ -14,6 +14,7 @@
 //! life cycle as the application sees it).
 
 mod entities;
+mod host;
 mod replicas;
 mod requests;
 mod sessions;
@@ -21,13 +22,14 @@ mod slab;
 mod stats;
 
 pub use entities::{App, Client, Host, Server, ServerState, Tier};
-pub use slab::{RequestRef, RequestSlab};
+pub use slab::RequestSlab;
 pub use stats::Seen;
 
 use super::cluster::Cluster;
 use super::events::Event;
-use super::loads::{Loads, VmLoad};
+use super::loads::VmLoad;
 use crate::engine::{EventQueue, SimTime};
+pub(crate) use host::Loads;
 
 /// What the request-level side reaches of the rest of the simulation.
 pub(crate) struct Env<'a> {

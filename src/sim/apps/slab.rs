@@ -2,29 +2,7 @@
 //! naming a finished request (a timeout, a server token) is recognised as stale.
 
 use crate::engine::SimTime;
-
-/// A request slot and the generation it had when the reference was taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequestRef {
-    pub slot: u32,
-    pub gen: u32,
-}
-
-impl RequestRef {
-    /// The opaque token a server carries for this request.
-    #[inline]
-    pub fn token(self) -> u64 {
-        (u64::from(self.gen) << 32) | u64::from(self.slot)
-    }
-
-    #[inline]
-    pub fn from_token(token: u64) -> Self {
-        RequestRef {
-            slot: token as u32,
-            gen: (token >> 32) as u32,
-        }
-    }
-}
+pub use crate::sim::events::RequestRef;
 
 #[derive(Clone, Debug)]
 pub struct Request {
