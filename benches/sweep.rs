@@ -5,7 +5,7 @@
 //! this measures the examples.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use reconf::batch::spec::build;
+use reconf::batch::spec::{build, Seeds};
 use reconf::batch::{run_sweep, Progress, SweepOptions};
 use std::path::Path;
 
@@ -15,17 +15,13 @@ fn examples_20_seeds_2_threads(c: &mut Criterion) {
         .iter()
         .map(|s| root.join(format!("scenarios/examples/{s}.toml")))
         .collect();
-    let spec = build(scenarios, vec![], vec![], 20, &[]).expect("the examples load");
+    let spec = build(scenarios, vec![], vec![], Seeds::count(20), &[]).expect("the examples load");
     let mut g = c.benchmark_group("sweep");
     g.sample_size(10);
     g.bench_function("examples_x20_seeds_2_threads", |b| {
         b.iter(|| {
             let dir = tempfile::tempdir().expect("temporary folder");
-            let opts = SweepOptions {
-                out: dir.path().join("sweep"),
-                threads: 2,
-                progress: Progress::Quiet,
-            };
+            let opts = SweepOptions::new(dir.path().join("sweep"), 2, Progress::Quiet);
             let report = run_sweep(&spec, &opts).expect("the sweep runs");
             assert_eq!(report.collected.ok, 60);
             report.collected.ok

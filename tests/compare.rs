@@ -273,3 +273,138 @@ fn the_committed_baselines_are_well_formed() {
         assert!(out(&o).contains(s), "{s}: {}", out(&o));
     }
 }
+
+/// The JSON verdict of `reconf compare ... --format json`.
+fn json_verdict(d: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut a = vec!["compare"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--format", "json"]);
+    let o = reconf(&a, d);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out(&o)));
+    (o.status.code(), v)
+}
+
+#[test]
+fn an_identical_candidate_has_a_zero_width_paired_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small(d);
+    sweep_file(d, "base.toml", 20.0, 8);
+    for o in ["a", "b"] {
+        let r = reconf(&["sweep", "base.toml", "--out", o, "-q"], d);
+        assert!(r.status.success(), "{}", out(&r));
+    }
+    let (code, v) = json_verdict(d, &["a", "b"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["verdict"], "pass");
+    let lines = v["lines"].as_array().unwrap();
+    assert!(lines.len() >= 10);
+    for l in lines.iter().filter(|l| l["metric"] != "runs_failed") {
+        assert_eq!(l["method"], "paired", "{l}");
+        assert_eq!(l["pairs"], 8, "{l}");
+        assert_eq!(
+            (l["diff_ci_low"].as_f64(), l["diff_ci_high"].as_f64()),
+            (Some(0.0), Some(0.0)),
+            "{l}"
+        );
+        assert_eq!(l["verdict"], "ok");
+    }
+    // Without runs.csv the same sweeps are compared unpaired, with a wide interval, and it says so.
+    std::fs::remove_file(d.join("b/runs.csv")).unwrap();
+    let (code, v) = json_verdict(d, &["a", "b"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("unpaired"),
+        "{v}"
+    );
+    let l = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["metric"] == "mean_response_ms")
+        .unwrap();
+    assert_eq!(l["method"], "welch");
+    assert!(l["diff_ci_high"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn pairing_the_seeds_detects_a_shift_that_the_unpaired_interval_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small(d);
+    sweep_file(d, "base.toml", 20.0, 8);
+    // A database 1% slower.
+    sweep_file(d, "slow.toml", 20.2, 8);
+    for (f, o) in [("base.toml", "base"), ("slow.toml", "slow")] {
+        let r = reconf(&["sweep", f, "--out", o, "-q"], d);
+        assert!(r.status.success(), "{}", out(&r));
+    }
+    let metric = ["--metric", "mean_response_ms=0"];
+    let (code, v) = json_verdict(d, &["base", "slow", metric[0], metric[1]]);
+    let paired = v["lines"][0].clone();
+    assert_eq!(paired["method"], "paired");
+    assert_eq!(
+        (code, paired["verdict"].as_str()),
+        (Some(1), Some("regression")),
+        "{v}"
+    );
+    // The same sweeps, their seeds unpaired: the interval straddles zero.
+    for f in ["base/runs.csv", "slow/runs.csv"] {
+        std::fs::remove_file(d.join(f)).unwrap();
+    }
+    let (code, v) = json_verdict(d, &["base", "slow", metric[0], metric[1]]);
+    let welch = v["lines"][0].clone();
+    assert_eq!(welch["method"], "welch");
+    assert_eq!(code, Some(0), "{v}");
+    assert!(welch["diff_ci_low"].as_f64().unwrap() < 0.0, "{welch}");
+    let width = |l: &serde_json::Value| {
+        l["diff_ci_high"].as_f64().unwrap() - l["diff_ci_low"].as_f64().unwrap()
+    };
+    assert!(width(&paired) * 3.0 < width(&welch), "{paired} vs {welch}");
+}
+
+#[test]
+fn the_failures_only_view_and_the_json_verdict_list_the_regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let b = write(d, "b.csv", &aggregate(BASE.0, BASE.1));
+    let c = write(d, "c.csv", &aggregate([(100.0, 10.0), (70.0, 5.0)], BASE.1));
+    let o = reconf(&["compare", &b, &c, "--failures-only"], d);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let body: Vec<&str> = text.lines().collect();
+    // The header, the one regression, the summary line.
+    assert_eq!(body.len(), 3, "{text}");
+    assert!(
+        body[1].contains("REGRESSION") && body[1].contains("replicas=2"),
+        "{text}"
+    );
+    assert!(body[2].starts_with("compare: "), "{text}");
+    let (code, v) = json_verdict(d, &[&b, &c, "--failures-only"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["verdict"], "regression");
+    assert_eq!(v["regressions"], 1);
+    assert_eq!(v["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(v["lines"][0]["metric"], "p95_response_ms");
+    assert_eq!(v["lines"][0]["config"], "replicas=2");
+    assert!(v["lines"][0]["diff_ci_low"].as_f64().unwrap() > 0.0);
+    // Nothing failing: an empty list and `pass`.
+    let (code, v) = json_verdict(d, &[&b, &b, "--failures-only"]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("pass")));
+    assert!(v["lines"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn single_runs_of_different_seeds_are_refused_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |seed: u64| {
+        format!("{{\"scenario\": \"x\", \"seed\": {seed}, \"p95_response_ms\": 100.0}}")
+    };
+    let a = write(d, "a.json", &s(1));
+    let b = write(d, "b.json", &s(2));
+    assert_bad(d, &["compare", &a, &b], "seed 1 and the candidate seed 2");
+    let o = reconf(&["compare", &a, &b, "--allow-different-seeds"], d);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: the baseline is seed 1"));
+}

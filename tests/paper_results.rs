@@ -1,10 +1,9 @@
 //! The committed results of the seed's experiment (`results/paper/`) are reproducible: every
 //! committed run, rerun from its own resolved `scenario.toml`, gives exactly its committed
-//! `summary.json` (wall-clock keys aside).
+//! `summary.json` (wall-clock keys and provenance aside).
 
 mod common;
 use rayon::prelude::*;
-use reconf::report::output::WALL_CLOCK_KEYS;
 use reconf::scenario::load::load;
 use reconf::sim::Simulation;
 
@@ -24,13 +23,7 @@ fn committed_paper_summaries_are_reproduced_exactly() {
         .filter_map(|run| {
             let loaded = load(&run.join("scenario.toml"), &[]).expect("committed scenario loads");
             let out = Simulation::new(&loaded.scenario, loaded.mixes.clone()).run();
-            let strip = |text: &str| {
-                let mut v: serde_json::Value = serde_json::from_str(text).expect("json");
-                for k in WALL_CLOCK_KEYS {
-                    v[k] = 0.into();
-                }
-                v
-            };
+            let strip = common::comparable_json;
             let committed = std::fs::read_to_string(run.join("summary.json")).expect("summary");
             (strip(&committed) != strip(&out.summary_json())).then(|| run.display().to_string())
         })

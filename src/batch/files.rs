@@ -53,6 +53,23 @@ impl<'de> serde::Deserialize<'de> for Ordered {
 /// Reading the file's own key list rather than a fixed one means a key added to the summary
 /// later appears in sweeps, aggregates and comparisons with no change here.
 pub fn numeric_keys(json: &str, skip: &[&str]) -> Result<Vec<(String, Option<f64>)>, String> {
+    Ok(typed_numeric_keys(json, skip)?
+        .into_iter()
+        .map(|k| (k.key, k.value))
+        .collect())
+}
+
+/// A numeric key of a summary, with whether JSON wrote it as an integer (`12`, a count) rather
+/// than a float (`12.0`): the sweep tables type their columns by it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumKey {
+    pub key: String,
+    pub value: Option<f64>,
+    pub integer: bool,
+}
+
+/// [`numeric_keys`] with the integer flag of each key (`null` counts as a float).
+pub fn typed_numeric_keys(json: &str, skip: &[&str]) -> Result<Vec<NumKey>, String> {
     let Ordered(entries) = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (k, v) in entries {
@@ -64,29 +81,24 @@ pub fn numeric_keys(json: &str, skip: &[&str]) -> Result<Vec<(String, Option<f64
     Ok(out)
 }
 
-fn flatten(key: &str, v: &Value, out: &mut Vec<(String, Option<f64>)>) {
+fn flatten(key: &str, v: &Value, out: &mut Vec<NumKey>) {
     match v {
-        Value::Number(n) => out.push((key.to_string(), n.as_f64())),
-        Value::Null => out.push((key.to_string(), None)),
+        Value::Number(n) => out.push(NumKey {
+            key: key.to_string(),
+            value: n.as_f64(),
+            integer: n.is_u64() || n.is_i64(),
+        }),
+        Value::Null => out.push(NumKey {
+            key: key.to_string(),
+            value: None,
+            integer: false,
+        }),
         Value::Object(map) => {
             for (k, sub) in map {
                 flatten(&format!("{key}.{k}"), sub, out);
             }
         }
         _ => {}
-    }
-}
-
-/// A float in the sweep CSVs: Rust's shortest round-trip form (deterministic, no exponent),
-/// empty for "no value" (NaN or infinite).
-pub fn fmt_f(x: f64) -> String {
-    if x == 0.0 {
-        // Also -0.0, which a sum of nothing can give.
-        "0".to_string()
-    } else if x.is_finite() {
-        format!("{x}")
-    } else {
-        String::new()
     }
 }
 
@@ -114,13 +126,5 @@ mod tests {
         assert_eq!(keys[1].1, None);
         assert!(numeric_keys("[1]", &[]).is_err());
         assert!(numeric_keys("{", &[]).is_err());
-    }
-
-    #[test]
-    fn numbers_are_written_short_and_deterministic() {
-        assert_eq!(fmt_f(0.1), "0.1");
-        assert_eq!(fmt_f(3.0), "3");
-        assert_eq!(fmt_f(-0.0), "0");
-        assert_eq!(fmt_f(f64::NAN), "");
     }
 }

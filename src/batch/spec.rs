@@ -54,6 +54,78 @@ pub fn short_name(column: &str) -> &str {
     }
 }
 
+/// The seeds of a sweep: `first..=first + count - 1`, the same for every configuration (common
+/// random numbers: configuration A's seed 3 and configuration B's seed 3 face the very same
+/// users).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seeds {
+    pub first: u64,
+    pub count: u64,
+}
+
+impl Seeds {
+    /// Seeds 1..=count.
+    pub fn count(count: u64) -> Self {
+        Seeds { first: 1, count }
+    }
+
+    pub fn last(&self) -> u64 {
+        self.first + (self.count - 1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u64> {
+        let first = self.first;
+        (0..self.count).map(move |i| first + i)
+    }
+
+    /// The position of `seed` among the seeds (0 for the first).
+    pub fn position(&self, seed: u64) -> usize {
+        (seed - self.first) as usize
+    }
+
+    /// `N` (seeds 1..=N) or `FIRST..LAST` (both included, e.g. `11..20`: ten seeds).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let number = |t: &str| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{}` is not a whole number >= 0", t.trim()))
+        };
+        let seeds = match text.split_once("..") {
+            None => Seeds {
+                first: 1,
+                count: number(text)?,
+            },
+            Some((a, b)) => {
+                let (first, last) = (number(a)?, number(b.strip_prefix('=').unwrap_or(b))?);
+                if last < first {
+                    return Err(format!(
+                        "`{text}`: the last seed is below the first (a range is FIRST..LAST, both \
+included)"
+                    ));
+                }
+                let count = (last - first)
+                    .checked_add(1)
+                    .ok_or_else(|| format!("`{text}`: too many seeds"))?;
+                Seeds { first, count }
+            }
+        };
+        if seeds.count == 0 {
+            return Err("must be at least 1 (N, or a range FIRST..LAST)".into());
+        }
+        Ok(seeds)
+    }
+
+    /// `10` for 1..=10, else `11..20`.
+    pub fn text(&self) -> String {
+        if self.first == 1 {
+            self.count.to_string()
+        } else {
+            format!("{}..{}", self.first, self.last())
+        }
+    }
+}
+
 /// A whole sweep.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SweepSpec {
@@ -61,23 +133,28 @@ pub struct SweepSpec {
     /// Overrides applied to every run before the axes (a sweep file's `set`).
     pub fixed_sets: Vec<String>,
     pub axes: Vec<Axis>,
-    /// Seeds 1..=seeds, the same for every configuration (common random numbers: configuration
-    /// A's seed 3 and configuration B's seed 3 face the very same users).
-    pub seeds: u64,
+    pub seeds: Seeds,
+    /// Per scenario, per axis: whether the axis applies (its key exists in that scenario). An
+    /// axis that does not apply is "n/a" in that scenario's configurations, which then run once
+    /// rather than once per value (a static baseline has no `policy.params.for_s`).
+    pub applies: Vec<Vec<bool>>,
     /// The baseline: for each listed axis (or `scenario`), the index of its baseline value. The
     /// baseline of a configuration is that configuration with these axes set to these values,
     /// the other axes unchanged.
     pub baseline: Vec<(usize, usize)>,
 }
 
-/// A configuration: one scenario and one value of each axis.
+/// A configuration: one scenario and one value of each axis that applies to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub index: usize,
     pub scenario: usize,
-    /// Per axis, the index of its value.
-    pub values: Vec<usize>,
+    /// Per axis, the index of its value; `None` where the axis does not apply.
+    pub values: Vec<Option<usize>>,
 }
+
+/// How the CSVs write the value of an axis that does not apply to a configuration.
+pub const NOT_APPLICABLE: &str = "n/a";
 
 /// One run: a configuration and a seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,53 +168,99 @@ impl RunKey {
     pub fn id(&self) -> String {
         format!("c{:03}-s{:03}", self.config, self.seed)
     }
+
+    /// The inverse of [`RunKey::id`].
+    pub fn parse(id: &str) -> Option<RunKey> {
+        let (c, s) = id.strip_prefix('c')?.split_once("-s")?;
+        Some(RunKey {
+            config: c.parse().ok()?,
+            seed: s.parse().ok()?,
+        })
+    }
 }
 
 impl SweepSpec {
-    /// The number of configurations: scenarios × the product of the axis sizes.
+    /// Whether `axis` applies to `scenario`.
+    pub fn axis_applies(&self, scenario: usize, axis: usize) -> bool {
+        self.applies
+            .get(scenario)
+            .and_then(|a| a.get(axis))
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// The number of configurations of one scenario: the product of the sizes of the axes that
+    /// apply to it.
+    fn scenario_config_count(&self, scenario: usize) -> usize {
+        self.axes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.axis_applies(scenario, *i))
+            .map(|(_, a)| a.values.len())
+            .product()
+    }
+
+    /// The number of configurations: over scenarios, the product of the applicable axis sizes.
     pub fn config_count(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product::<usize>() * self.scenarios.len()
+        (0..self.scenarios.len())
+            .map(|s| self.scenario_config_count(s))
+            .sum()
     }
 
     pub fn run_count(&self) -> u64 {
-        self.config_count() as u64 * self.seeds
+        (self.config_count() as u64).saturating_mul(self.seeds.count)
     }
 
-    /// The configuration numbered `index` (mixed radix, last axis fastest).
+    /// The configuration numbered `index`: scenarios in order, then mixed radix over the axes
+    /// that apply, the last axis fastest.
     pub fn config(&self, index: usize) -> Config {
         let mut rest = index;
-        let mut values = vec![0; self.axes.len()];
+        let mut scenario = 0;
+        while scenario + 1 < self.scenarios.len() && rest >= self.scenario_config_count(scenario) {
+            rest -= self.scenario_config_count(scenario);
+            scenario += 1;
+        }
+        let mut values = vec![None; self.axes.len()];
         for (i, axis) in self.axes.iter().enumerate().rev() {
-            values[i] = rest % axis.values.len();
-            rest /= axis.values.len();
+            if self.axis_applies(scenario, i) {
+                values[i] = Some(rest % axis.values.len());
+                rest /= axis.values.len();
+            }
         }
         Config {
             index,
-            scenario: rest,
+            scenario,
             values,
         }
     }
 
-    /// The number of a configuration (the inverse of [`SweepSpec::config`]).
-    pub fn index_of(&self, scenario: usize, values: &[usize]) -> usize {
-        let mut index = scenario;
-        for (axis, v) in self.axes.iter().zip(values) {
-            index = index * axis.values.len() + v;
+    /// The number of a configuration (the inverse of [`SweepSpec::config`]); the values of
+    /// axes that do not apply to `scenario` are ignored. `None` when an axis that applies has no
+    /// value.
+    pub fn index_of(&self, scenario: usize, values: &[Option<usize>]) -> Option<usize> {
+        let mut index = 0;
+        for (i, (axis, v)) in self.axes.iter().zip(values).enumerate() {
+            if self.axis_applies(scenario, i) {
+                index = index * axis.values.len() + (*v)?;
+            }
         }
-        index
+        let offset: usize = (0..scenario).map(|s| self.scenario_config_count(s)).sum();
+        Some(offset + index)
     }
 
     /// Every run in order: configuration, then seed.
     pub fn runs(&self) -> impl Iterator<Item = RunKey> + '_ {
         (0..self.config_count())
-            .flat_map(move |config| (1..=self.seeds).map(move |seed| RunKey { config, seed }))
+            .flat_map(move |config| self.seeds.iter().map(move |seed| RunKey { config, seed }))
     }
 
     /// The `--set` arguments of a configuration (fixed overrides first, then one per axis).
     pub fn sets(&self, config: &Config) -> Vec<String> {
         let mut sets = self.fixed_sets.clone();
-        for (axis, &v) in self.axes.iter().zip(&config.values) {
-            sets.push(format!("{}={}", axis.column, axis.values[v]));
+        for (axis, v) in self.axes.iter().zip(&config.values) {
+            if let Some(v) = v {
+                sets.push(format!("{}={}", axis.column, axis.values[*v]));
+            }
         }
         sets
     }
@@ -153,10 +276,12 @@ impl SweepSpec {
             if axis == usize::MAX {
                 scenario = value;
             } else {
-                values[axis] = value;
+                values[axis] = Some(value);
             }
         }
-        Some(self.index_of(scenario, &values))
+        // An axis that does not apply to the configuration but does to its baseline scenario,
+        // and that the baseline does not set, leaves the baseline undefined.
+        self.index_of(scenario, &values)
     }
 
     /// The column names that identify a configuration: `scenario` and each axis.
@@ -169,8 +294,11 @@ impl SweepSpec {
     /// The values of [`SweepSpec::key_columns`] for a configuration.
     pub fn key_values(&self, config: &Config) -> Vec<String> {
         let mut vals = vec![self.scenarios[config.scenario].label.clone()];
-        for (axis, &v) in self.axes.iter().zip(&config.values) {
-            vals.push(axis.values[v].clone());
+        for (axis, v) in self.axes.iter().zip(&config.values) {
+            vals.push(match v {
+                Some(v) => axis.values[*v].clone(),
+                None => NOT_APPLICABLE.to_string(),
+            });
         }
         vals
     }
@@ -182,9 +310,9 @@ impl SweepSpec {
         if self.scenarios.len() > 1 {
             parts.push(self.scenarios[config.scenario].label.clone());
         }
-        for (axis, &v) in self.axes.iter().zip(&config.values) {
-            if axis.values.len() > 1 {
-                parts.push(format!("{}={}", axis.short_name(), axis.values[v]));
+        for (axis, v) in self.axes.iter().zip(&config.values) {
+            if let (true, Some(v)) = (axis.values.len() > 1, v) {
+                parts.push(format!("{}={}", axis.short_name(), axis.values[*v]));
             }
         }
         if parts.is_empty() {
@@ -378,8 +506,9 @@ struct SweepTable {
     description: Option<String>,
     /// Scenario files, relative to the sweep file.
     scenarios: Vec<String>,
+    /// `N` (seeds 1..=N) or `"FIRST..LAST"`.
     #[serde(default)]
-    seeds: Option<u64>,
+    seeds: Option<SeedsValue>,
     /// `path=value` overrides applied to every run.
     #[serde(default)]
     set: Vec<String>,
@@ -388,6 +517,13 @@ struct SweepTable {
     /// `AXIS=VALUE` (or `scenario=LABEL`).
     #[serde(default)]
     baseline: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SeedsValue {
+    Count(u64),
+    Range(String),
 }
 
 #[derive(Deserialize)]
@@ -401,7 +537,7 @@ struct AxisTable {
 #[derive(Clone, Debug)]
 pub struct SweepFileSpec {
     pub scenarios: Vec<PathBuf>,
-    pub seeds: Option<u64>,
+    pub seeds: Option<Seeds>,
     pub fixed_sets: Vec<String>,
     pub axes: Vec<Axis>,
     pub baseline: Vec<String>,
@@ -445,9 +581,23 @@ pub fn read_sweep_file(path: &Path) -> Result<SweepFileSpec, InputError> {
         let values = a.values.iter().map(toml_text).collect();
         axes.push(Axis { column, values });
     }
+    let seeds = match &t.seeds {
+        None => None,
+        Some(v) => {
+            let text = match v {
+                SeedsValue::Count(n) => n.to_string(),
+                SeedsValue::Range(r) => r.clone(),
+            };
+            Some(Seeds::parse(&text).map_err(|m| {
+                InputError::new(&shown, m)
+                    .at_line(line_of("sweep.seeds"))
+                    .field("sweep.seeds")
+            })?)
+        }
+    };
     Ok(SweepFileSpec {
         scenarios: t.scenarios.iter().map(|s| base.join(s)).collect(),
-        seeds: t.seeds,
+        seeds,
         fixed_sets: t.set,
         axes,
         baseline: t.baseline,
@@ -483,12 +633,9 @@ pub fn build(
     scenarios: Vec<PathBuf>,
     fixed_sets: Vec<String>,
     axes: Vec<Axis>,
-    seeds: u64,
+    seeds: Seeds,
     baseline: &[String],
 ) -> Result<SweepSpec, InputError> {
-    if seeds == 0 {
-        return Err(InputError::new("--seeds", "must be at least 1"));
-    }
     for (i, a) in axes.iter().enumerate() {
         if axes[..i].iter().any(|b| b.column == a.column) {
             return Err(InputError::new(
@@ -503,15 +650,62 @@ pub fn build(
             ));
         }
     }
+    let scenarios = scenario_refs(&scenarios);
+    let applies = applicability(&scenarios, &fixed_sets, &axes)?;
     let mut spec = SweepSpec {
-        scenarios: scenario_refs(&scenarios),
+        scenarios,
         fixed_sets,
         axes,
         seeds,
+        applies,
         baseline: Vec::new(),
     };
     spec.set_baseline(baseline)?;
     Ok(spec)
+}
+
+/// Whether an error from loading a scenario with `column=value` says that the key does not
+/// exist in that scenario (an unknown field or policy parameter, an index past the end of a
+/// list), rather than that the value is bad.
+fn is_missing_key(e: &InputError, column: &str) -> bool {
+    let on_this_key = e.field.as_deref().is_some_and(|f| {
+        let f = parse_path(f).map(|p| render_path(&p)).unwrap_or_default();
+        column == f || column.starts_with(&format!("{f}.")) || column.starts_with(&format!("{f}["))
+    });
+    on_this_key
+        && (e.message.starts_with("unknown field")
+            || e.message.starts_with("unknown parameter")
+            || e.message.contains("is out of range"))
+}
+
+/// Per scenario, per axis: whether the axis's key exists in that scenario, tried with the
+/// axis's first value over the fixed overrides. An axis that exists in no scenario is a typo:
+/// the error of the first scenario is returned (exit 2).
+fn applicability(
+    scenarios: &[ScenarioRef],
+    fixed_sets: &[String],
+    axes: &[Axis],
+) -> Result<Vec<Vec<bool>>, InputError> {
+    let mut applies = vec![vec![true; axes.len()]; scenarios.len()];
+    for (a, axis) in axes.iter().enumerate() {
+        let mut first_missing = None;
+        for (s, scenario) in scenarios.iter().enumerate() {
+            let mut sets = fixed_sets.to_vec();
+            sets.push(format!("{}={}", axis.column, axis.values[0]));
+            if let Err(e) = crate::scenario::load::load(&scenario.path, &sets) {
+                if is_missing_key(&e, &axis.column) {
+                    applies[s][a] = false;
+                    first_missing.get_or_insert(e);
+                }
+            }
+        }
+        if applies.iter().all(|row| !row[a]) {
+            if let Some(e) = first_missing {
+                return Err(e);
+            }
+        }
+    }
+    Ok(applies)
 }
 
 #[cfg(test)]
@@ -534,7 +728,8 @@ mod tests {
                     values: v.iter().map(|s| s.to_string()).collect(),
                 })
                 .collect(),
-            seeds,
+            seeds: Seeds::count(seeds),
+            applies: vec![vec![true; axes.len()]; scenarios],
             baseline: vec![],
         }
     }
@@ -582,15 +777,15 @@ mod tests {
         assert_eq!(s.config_count(), 12);
         assert_eq!(s.run_count(), 36);
         let c = s.config(5);
-        assert_eq!((c.scenario, c.values.clone()), (0, vec![1, 2]));
+        assert_eq!((c.scenario, c.values.clone()), (0, vec![Some(1), Some(2)]));
         let c = s.config(7);
-        assert_eq!((c.scenario, c.values.clone()), (1, vec![0, 1]));
+        assert_eq!((c.scenario, c.values.clone()), (1, vec![Some(0), Some(1)]));
         for i in 0..12 {
             let c = s.config(i);
-            assert_eq!(s.index_of(c.scenario, &c.values), i);
+            assert_eq!(s.index_of(c.scenario, &c.values), Some(i));
         }
         // Every combination exactly once.
-        let mut seen: Vec<(usize, Vec<usize>)> = (0..12)
+        let mut seen: Vec<(usize, Vec<Option<usize>>)> = (0..12)
             .map(|i| {
                 let c = s.config(i);
                 (c.scenario, c.values)
@@ -634,8 +829,8 @@ mod tests {
         s.set_baseline(&["x=2".into(), "scenario=s0".into()])
             .unwrap();
         // Config (s1, x=1, b=q) → its baseline is (s0, x=2, b=q).
-        let c = s.config(s.index_of(1, &[0, 1]));
-        assert_eq!(s.baseline_of(&c), Some(s.index_of(0, &[1, 1])));
+        let c = s.config(s.index_of(1, &[Some(0), Some(1)]).unwrap());
+        assert_eq!(s.baseline_of(&c), s.index_of(0, &[Some(1), Some(1)]));
         assert_eq!(s.baseline_text(), ["apps[0].x=2", "scenario=s0"]);
         let e = s.set_baseline(&["x=3".into()]).unwrap_err().to_string();
         assert!(e.contains("not a value") && e.contains("1, 2"), "{e}");

@@ -1,7 +1,7 @@
 //! `reconf compare`: the regression gate.
 
 use super::run::input_error;
-use crate::compare::{self, parse_rule, Verdict};
+use crate::compare::{self, parse_rule, CompareOptions, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,6 +21,24 @@ pub struct CompareArgs {
     /// Print the known metrics, their direction and default tolerance, and exit.
     #[arg(long)]
     pub list: bool,
+    /// Output: `text` (an aligned table) or `json` (a machine-readable verdict: `verdict`,
+    /// counts, warnings and every line with its interval and method).
+    #[arg(long, value_name = "text|json", default_value = "text")]
+    pub format: Format,
+    /// Show only the regressions (the summary line and the exit code are unchanged).
+    #[arg(long = "failures-only")]
+    pub failures_only: bool,
+    /// Compare two single runs of different seeds anyway (refused by default: they differ by
+    /// noise alone).
+    #[arg(long = "allow-different-seeds")]
+    pub allow_different_seeds: bool,
+}
+
+/// `--format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 pub fn compare(args: &CompareArgs) -> ExitCode {
@@ -45,25 +63,40 @@ pub fn compare(args: &CompareArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return input_error(&e),
     };
     let shown = (b.display().to_string(), c.display().to_string());
-    let lines = match compare::compare(&base, &cand, &rules, (&shown.0, &shown.1)) {
+    let opts = CompareOptions {
+        allow_different_seeds: args.allow_different_seeds,
+    };
+    let result = match compare::compare(&base, &cand, &rules, (&shown.0, &shown.1), &opts) {
         Ok(l) => l,
         Err(e) => return input_error(&e),
     };
-    print!("{}", compare::table(&lines));
-    let regressions = lines
-        .iter()
-        .filter(|l| l.verdict == Verdict::Regression)
-        .count();
-    let noisy = lines
-        .iter()
-        .filter(|l| l.verdict == Verdict::WorseWithinNoise)
-        .count();
-    println!(
-        "compare: {} checks, {regressions} regression(s), {noisy} worse within noise ({} vs {})",
-        lines.len(),
-        shown.1,
-        shown.0
-    );
+    let (regressions, noisy) = compare::counts(&result.lines);
+    match args.format {
+        Format::Json => print!(
+            "{}",
+            compare::json_report(&result, (&shown.0, &shown.1), args.failures_only)
+        ),
+        Format::Text => {
+            for w in &result.warnings {
+                eprintln!("{w}");
+            }
+            let shown_lines: Vec<compare::Line> = result
+                .lines
+                .iter()
+                .filter(|l| !args.failures_only || l.verdict == Verdict::Regression)
+                .cloned()
+                .collect();
+            if !shown_lines.is_empty() {
+                print!("{}", compare::table(&shown_lines));
+            }
+            println!(
+                "compare: {} checks, {regressions} regression(s), {noisy} worse within noise ({} vs {})",
+                result.lines.len(),
+                shown.1,
+                shown.0
+            );
+        }
+    }
     if regressions > 0 {
         ExitCode::from(1)
     } else {

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     name = "reconf",
-    version,
+    version = crate::report::provenance::VERSION_LINE,
     about = "Simulate server clusters that reconfigure themselves under varying load",
     long_about = "reconf simulates replicated multi-tier applications (RUBiS on web, application \
 and database tiers) under a load that varies over hours, deterministically: the same scenario and \

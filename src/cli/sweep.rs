@@ -1,8 +1,8 @@
 //! `reconf sweep`: scenario batches.
 
 use super::run::input_error;
-use crate::batch::spec::{self, is_sweep_file, parse_axis, read_sweep_file};
-use crate::batch::{run_sweep, Progress, SweepError, SweepOptions};
+use crate::batch::spec::{self, is_sweep_file, parse_axis, read_sweep_file, Seeds};
+use crate::batch::{run_sweep, Keep, Progress, SweepError, SweepOptions, DEFAULT_MAX_RUNS};
 use crate::scenario::InputError;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -16,10 +16,11 @@ pub struct SweepArgs {
     /// `[sweep]` table: `scenarios`, `seeds`, `set`, `axes`, `baseline`).
     #[arg(required = true, value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
-    /// Runs per configuration, with seeds 1..=N, the same for every configuration (common
-    /// random numbers: comparisons are paired). Overrides the sweep file's `seeds`.
-    #[arg(long, value_name = "N")]
-    pub seeds: Option<u64>,
+    /// The seeds of every configuration: `N` for seeds 1..=N, or `FIRST..LAST` (both included,
+    /// `11..20` is ten seeds), the same for every configuration (common random numbers:
+    /// comparisons are paired). Overrides the sweep file's `seeds`.
+    #[arg(long, value_name = "N|FIRST..LAST")]
+    pub seeds: Option<String>,
     /// An axis: `path=v1,v2,...` (one value is an axis of one value). Values are TOML and are
     /// split on top-level commas only (not inside `[]`, `{}` or quotes). Repeatable: the sweep
     /// is the cartesian product of the axes.
@@ -36,14 +37,41 @@ pub struct SweepArgs {
     /// it only on these axes; `aggregate.csv` gets the differences and their 95% CI.
     #[arg(long, value_name = "AXIS=VALUE")]
     pub baseline: Vec<String>,
+    /// What each run folder keeps: `all` (every file of `reconf run`, about 24 KB in 5 files),
+    /// or `summaries` (summary.json only, about 2 KB: for sweeps of 10^4 runs and more, and for
+    /// cluster file systems that suffer from many small files).
+    #[arg(long, value_name = "all|summaries", default_value = "all")]
+    pub keep: KeepArg,
+    /// With `--keep summaries`: the seeds whose runs keep every file anyway (an example time
+    /// series per configuration), e.g. `--keep-full 1`.
+    #[arg(
+        long = "keep-full",
+        value_name = "SEED[,SEED...]",
+        value_delimiter = ','
+    )]
+    pub keep_full: Vec<u64>,
+    /// Refuse sweeps of more runs than this (a typo in --seeds must not start a billion runs).
+    #[arg(long = "max-runs", value_name = "N", default_value_t = DEFAULT_MAX_RUNS)]
+    pub max_runs: u64,
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
 
+/// `--keep`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepArg {
+    All,
+    Summaries,
+}
+
 /// Turns the arguments into a sweep.
 pub fn spec_of(args: &SweepArgs) -> Result<spec::SweepSpec, InputError> {
     let mut axes = Vec::new();
+    let cli_seeds = match &args.seeds {
+        Some(t) => Some(Seeds::parse(t).map_err(|m| InputError::new(format!("--seeds {t}"), m))?),
+        None => None,
+    };
     let (scenarios, fixed_sets, seeds, baseline) =
         if args.inputs.len() == 1 && is_sweep_file(&args.inputs[0]) {
             let f = read_sweep_file(&args.inputs[0])?;
@@ -53,7 +81,7 @@ pub fn spec_of(args: &SweepArgs) -> Result<spec::SweepSpec, InputError> {
             } else {
                 args.baseline.clone()
             };
-            (f.scenarios, f.fixed_sets, args.seeds.or(f.seeds), baseline)
+            (f.scenarios, f.fixed_sets, cli_seeds.or(f.seeds), baseline)
         } else {
             if let Some(p) = args.inputs.iter().find(|p| is_sweep_file(p)) {
                 return Err(InputError::new(
@@ -64,7 +92,7 @@ pub fn spec_of(args: &SweepArgs) -> Result<spec::SweepSpec, InputError> {
             (
                 args.inputs.clone(),
                 Vec::new(),
-                args.seeds,
+                cli_seeds,
                 args.baseline.clone(),
             )
         };
@@ -74,10 +102,26 @@ pub fn spec_of(args: &SweepArgs) -> Result<spec::SweepSpec, InputError> {
     let seeds = seeds.ok_or_else(|| {
         InputError::new(
             "--seeds",
-            "give the number of seeds per configuration, e.g. --seeds 10",
+            "give the seeds of each configuration, e.g. --seeds 10 (1..=10) or --seeds 11..20",
         )
     })?;
-    spec::build(scenarios, fixed_sets, axes, seeds, &baseline)
+    let spec = spec::build(scenarios, fixed_sets, axes, seeds, &baseline)?;
+    crate::batch::check_size(&spec, args.max_runs)?;
+    Ok(spec)
+}
+
+/// `--keep` and `--keep-full` together.
+pub fn keep_of(args: &SweepArgs) -> Result<Keep, InputError> {
+    match args.keep {
+        KeepArg::All if !args.keep_full.is_empty() => Err(InputError::new(
+            "--keep-full",
+            "only with --keep summaries (every run keeps every file already)",
+        )),
+        KeepArg::All => Ok(Keep::All),
+        KeepArg::Summaries => Ok(Keep::Summaries {
+            full_seeds: args.keep_full.clone(),
+        }),
+    }
 }
 
 pub fn sweep(args: &SweepArgs) -> ExitCode {
@@ -100,10 +144,15 @@ pub fn sweep(args: &SweepArgs) -> ExitCode {
     } else {
         Progress::Lines
     };
+    let keep = match keep_of(args) {
+        Ok(k) => k,
+        Err(e) => return input_error(&e),
+    };
     let opts = SweepOptions {
         out: args.out.clone(),
         threads,
         progress,
+        keep,
     };
     let start = Instant::now();
     match run_sweep(&spec, &opts) {
@@ -114,7 +163,7 @@ pub fn sweep(args: &SweepArgs) -> ExitCode {
 {} kept from before, in {:.1} s; results in {} (runs.csv, aggregate.csv)",
                     r.runs,
                     spec.config_count(),
-                    spec.seeds,
+                    spec.seeds.count,
                     r.collected.ok,
                     r.collected.failed,
                     r.ran,

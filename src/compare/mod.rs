@@ -1,22 +1,28 @@
 //! The regression gate (`reconf compare`): is a candidate worse than a baseline?
 //!
-//! Inputs are two `summary.json` (single runs) or two `aggregate.csv` (sweeps; configurations are
-//! matched by their scenario and axis values). Each checked metric has a direction (lower or
-//! higher is better, [`METRICS`]) and a relative tolerance.
+//! Inputs are two `summary.json` (single runs) or two sweeps (their `aggregate.csv`, and the
+//! `runs.csv` beside it; configurations are matched by their scenario and axis values). Each
+//! checked metric has a direction (lower or higher is better, [`METRICS`]) and a relative
+//! tolerance.
 //!
 //! - Summaries: a metric regresses when it is worse by more than `tolerance × |baseline|`.
-//!   Runs are deterministic, so any difference is a real change of behaviour.
-//! - Aggregates: a metric regresses only when the whole 95% confidence interval of
-//!   `candidate − baseline` (Welch's, from each side's n, mean and sd) lies on the worse side
-//!   beyond `tolerance × |baseline mean|`. A change within the noise of the seeds is reported
-//!   ("worse, within noise") but does not fail. Rerunning an unchanged simulator gives
-//!   identical aggregates, hence a zero difference.
+//!   Runs are deterministic, so any difference is a real change of behaviour; two single runs
+//!   of different seeds are refused (they differ by noise alone).
+//! - Sweeps: the seeds of both sides are common random numbers, so the comparison is paired:
+//!   per seed, `candidate − baseline`, and the 95% confidence interval of the mean difference
+//!   (Student t on the differences). An unchanged candidate gives a zero difference on every seed,
+//!   hence a zero-width interval; a real shift shows even when it is small next to the spread
+//!   between seeds. Without `runs.csv` on both sides, or with no common seed, the comparison
+//!   falls back to Welch's interval from each side's n, mean and sd (and says so). A metric
+//!   regresses only when the whole interval lies on the worse side beyond `tolerance × |baseline
+//!   mean|`; a change within the noise is reported ("worse, within noise") but does not fail.
 
 use crate::batch::collect::STAT_SUFFIXES;
 use crate::batch::files::numeric_keys;
-use crate::batch::stats::welch_diff_ci95;
-use crate::report::output::WALL_CLOCK_KEYS;
+use crate::batch::stats::{welch_diff_ci95, Welford};
+use crate::report::output::UNCOMPARED_KEYS;
 use crate::scenario::InputError;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -150,14 +156,20 @@ pub struct Side {
     pub values: HashMap<String, Estimate>,
 }
 
+/// Per seed, a configuration's metric values (from `runs.csv`).
+pub type PerSeed = HashMap<u64, HashMap<String, f64>>;
+
 /// A loaded input file.
 #[derive(Clone, Debug)]
 pub enum Input {
-    Summary(Side),
-    /// Key columns (scenario and axes) and one side per configuration, keyed by their values.
+    /// A single run and its seed.
+    Summary(Side, Option<u64>),
+    /// Key columns (scenario and axes) and one side per configuration, keyed by their values;
+    /// with the sweep's `runs.csv`, each configuration's values per seed.
     Aggregate {
         key_columns: Vec<String>,
         rows: Vec<(Vec<String>, Side)>,
+        runs: Option<HashMap<Vec<String>, PerSeed>>,
     },
 }
 
@@ -166,6 +178,12 @@ pub enum Input {
 pub fn resolve_input(path: &Path) -> Result<PathBuf, InputError> {
     let shown = path.display().to_string();
     if path.is_dir() {
+        if let crate::batch::folder::FolderKind::UnfinishedSweep { .. } =
+            crate::batch::folder::inspect(path)
+        {
+            let m = crate::batch::folder::not_ready_message(path).unwrap_or_default();
+            return Err(InputError::new(shown, m));
+        }
         for f in ["aggregate.csv", "summary.json"] {
             if path.join(f).is_file() {
                 return Ok(path.join(f));
@@ -190,7 +208,25 @@ pub fn read_input(path: &Path) -> Result<Input, InputError> {
         .map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => read_summary(&text, &shown),
-        Some("csv") => read_aggregate(&text, &shown),
+        Some("csv") => {
+            let Input::Aggregate {
+                key_columns, rows, ..
+            } = read_aggregate(&text, &shown)?
+            else {
+                unreachable!("read_aggregate returns an aggregate")
+            };
+            let runs_path = path.with_file_name("runs.csv");
+            let runs = if runs_path.is_file() {
+                Some(read_runs(&runs_path, &key_columns)?)
+            } else {
+                None
+            };
+            Ok(Input::Aggregate {
+                key_columns,
+                rows,
+                runs,
+            })
+        }
         _ => Err(InputError::new(
             shown,
             "expected a summary.json (.json) or an aggregate.csv (.csv), or a run or sweep folder",
@@ -202,7 +238,10 @@ fn read_summary(text: &str, shown: &str) -> Result<Input, InputError> {
     if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
         return Err(InputError::new(shown, format!("malformed JSON: {e}")).at_line(Some(e.line())));
     }
-    let keys = numeric_keys(text, &WALL_CLOCK_KEYS).map_err(|e| {
+    let seed = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["seed"].as_u64());
+    let keys = numeric_keys(text, &UNCOMPARED_KEYS).map_err(|e| {
         InputError::new(
             shown,
             format!("not a summary (expected a JSON object): {e}"),
@@ -226,10 +265,77 @@ fn read_summary(text: &str, shown: &str) -> Result<Input, InputError> {
             })
         })
         .collect();
-    Ok(Input::Summary(Side {
-        label: "run".into(),
-        values,
-    }))
+    Ok(Input::Summary(
+        Side {
+            label: "run".into(),
+            values,
+        },
+        seed,
+    ))
+}
+
+/// Reads a sweep's `runs.csv`: per configuration (its key values), per seed, the values of the
+/// finished runs.
+fn read_runs(
+    path: &Path,
+    key_columns: &[String],
+) -> Result<HashMap<Vec<String>, PerSeed>, InputError> {
+    let shown = path.display().to_string();
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line() as usize);
+        InputError::new(&shown, format!("malformed CSV: {e}")).at_line(line)
+    };
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(String::from)
+        .collect();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            InputError::new(&shown, format!("not a runs.csv: no `{name}` column"))
+                .at_line(Some(1))
+                .field(name)
+        })
+    };
+    let keys: Vec<usize> = key_columns
+        .iter()
+        .map(|k| col(k))
+        .collect::<Result<_, _>>()?;
+    let (seed_col, status_col, error_col) = (col("seed")?, col("status")?, col("error")?);
+    let mut out: HashMap<Vec<String>, PerSeed> = HashMap::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(csv_err)?;
+        if rec.get(status_col) != Some("ok") {
+            continue;
+        }
+        let line = rec.position().map(|p| p.line() as usize);
+        let seed = rec
+            .get(seed_col)
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| {
+                InputError::new(&shown, "the seed is not a whole number")
+                    .at_line(line)
+                    .field("seed")
+            })?;
+        let key: Vec<String> = keys
+            .iter()
+            .map(|&i| rec.get(i).unwrap_or("").to_string())
+            .collect();
+        let values: HashMap<String, f64> = header
+            .iter()
+            .enumerate()
+            .skip(error_col + 1)
+            .filter_map(|(i, h)| {
+                let v = rec.get(i)?.trim().parse::<f64>().ok()?;
+                Some((h.clone(), v))
+            })
+            .collect();
+        out.entry(key).or_default().insert(seed, values);
+    }
+    Ok(out)
 }
 
 fn read_aggregate(text: &str, shown: &str) -> Result<Input, InputError> {
@@ -338,7 +444,11 @@ fn read_aggregate(text: &str, shown: &str) -> Result<Input, InputError> {
             "aggregate.csv has no configuration row",
         ));
     }
-    Ok(Input::Aggregate { key_columns, rows })
+    Ok(Input::Aggregate {
+        key_columns,
+        rows,
+        runs: None,
+    })
 }
 
 /// The verdict on one metric of one configuration.
@@ -349,6 +459,29 @@ pub enum Verdict {
     WorseWithinNoise,
     Same,
     Better,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::WorseWithinNoise => "worse-within-noise",
+            Verdict::Same => "ok",
+            Verdict::Better => "better",
+        }
+    }
+}
+
+/// How the interval of a difference was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Per-seed differences of common seeds (Student t on the differences).
+    Paired,
+    /// Welch's interval of two independent means (no per-seed values, or no common seed).
+    Welch,
+    /// Single values, no interval.
+    Single,
 }
 
 /// One line of the comparison.
@@ -362,17 +495,48 @@ pub struct Line {
     pub candidate: Option<Estimate>,
     /// candidate − baseline, and its 95% CI (NaN bounds when not computable).
     pub diff: (f64, f64, f64),
+    pub method: Method,
+    /// The number of paired seeds (paired method only).
+    pub pairs: u64,
     pub verdict: Verdict,
 }
 
-/// Judges one metric.
-pub fn judge(rule: &Rule, b: Estimate, c: Estimate) -> ((f64, f64, f64), Verdict) {
-    let diff = if b.n >= 2 && c.n >= 2 {
-        welch_diff_ci95((b.n, b.mean, b.sd), (c.n, c.mean, c.sd))
-    } else {
-        let d = c.mean - b.mean;
-        (d, f64::NAN, f64::NAN)
+/// The mean of per-seed differences and its 95% CI, when there are at least two pairs.
+pub fn paired_diff(diffs: &Welford) -> Option<(f64, f64, f64)> {
+    if diffs.n() < 2 {
+        return None;
+    }
+    let (lo, hi) = diffs.ci95();
+    Some((diffs.mean(), lo, hi))
+}
+
+/// Judges one metric from each side's estimate and, when the seeds are paired, the per-seed
+/// differences.
+pub fn judge_paired(
+    rule: &Rule,
+    b: Estimate,
+    c: Estimate,
+    paired: Option<&Welford>,
+) -> ((f64, f64, f64), Method, Verdict) {
+    let (diff, method) = match paired.and_then(paired_diff) {
+        Some(d) => (d, Method::Paired),
+        None if b.n >= 2 && c.n >= 2 => (
+            welch_diff_ci95((b.n, b.mean, b.sd), (c.n, c.mean, c.sd)),
+            Method::Welch,
+        ),
+        None => ((c.mean - b.mean, f64::NAN, f64::NAN), Method::Single),
     };
+    (diff, method, verdict_of(rule, b, diff))
+}
+
+/// Judges one metric from each side's estimate alone (Welch, or single values).
+pub fn judge(rule: &Rule, b: Estimate, c: Estimate) -> ((f64, f64, f64), Verdict) {
+    let (diff, _, verdict) = judge_paired(rule, b, c, None);
+    (diff, verdict)
+}
+
+/// The verdict on a difference (point, low, high) against the rule's tolerance.
+fn verdict_of(rule: &Rule, b: Estimate, diff: (f64, f64, f64)) -> Verdict {
     let sign = match rule.direction {
         Direction::Lower => 1.0,
         Direction::Higher => -1.0,
@@ -387,7 +551,7 @@ pub fn judge(rule: &Rule, b: Estimate, c: Estimate) -> ((f64, f64, f64), Verdict
         let (a, z) = (sign * diff.1, sign * diff.2);
         (a.min(z), -(a.max(z)))
     };
-    let verdict = if worse_least > threshold {
+    if worse_least > threshold {
         Verdict::Regression
     } else if worse_point > threshold {
         Verdict::WorseWithinNoise
@@ -395,8 +559,21 @@ pub fn judge(rule: &Rule, b: Estimate, c: Estimate) -> ((f64, f64, f64), Verdict
         Verdict::Better
     } else {
         Verdict::Same
-    };
-    (diff, verdict)
+    }
+}
+
+/// What the comparison found besides its lines: warnings to print before the table.
+#[derive(Clone, Debug, Default)]
+pub struct Comparison {
+    pub lines: Vec<Line>,
+    pub warnings: Vec<String>,
+}
+
+/// Options of a comparison.
+#[derive(Clone, Debug, Default)]
+pub struct CompareOptions {
+    /// Compare two single runs of different seeds anyway (with a warning).
+    pub allow_different_seeds: bool,
 }
 
 /// Compares two inputs with `rules` (empty: the default table).
@@ -405,23 +582,51 @@ pub fn compare(
     candidate: &Input,
     rules: &[Rule],
     shown: (&str, &str),
-) -> Result<Vec<Line>, InputError> {
+    opts: &CompareOptions,
+) -> Result<Comparison, InputError> {
     let rules = if rules.is_empty() {
         default_rules()
     } else {
         rules.to_vec()
     };
-    let pairs: Vec<(String, &Side, &Side)> =
+    let mut warnings = Vec::new();
+    type Pair<'a> = (
+        String,
+        &'a Side,
+        &'a Side,
+        Option<(&'a PerSeed, &'a PerSeed)>,
+    );
+    let pairs: Vec<Pair> =
         match (baseline, candidate) {
-            (Input::Summary(b), Input::Summary(c)) => vec![(String::new(), b, c)],
+            (Input::Summary(b, sb), Input::Summary(c, sc)) => {
+                if let (Some(sb), Some(sc)) = (sb, sc) {
+                    if sb != sc {
+                        let msg = format!(
+                        "the baseline is seed {sb} and the candidate seed {sc}: two single runs of \
+different seeds differ by noise alone, not only by behaviour; compare runs of the same seed, or \
+two sweeps (paired per seed)"
+                    );
+                        if !opts.allow_different_seeds {
+                            return Err(InputError::new(
+                                shown.1,
+                                format!("{msg} (or pass --allow-different-seeds)"),
+                            ));
+                        }
+                        warnings.push(format!("warning: {msg}"));
+                    }
+                }
+                vec![(String::new(), b, c, None)]
+            }
             (
                 Input::Aggregate {
                     key_columns: kb,
                     rows: rb,
+                    runs: runs_b,
                 },
                 Input::Aggregate {
                     key_columns: kc,
                     rows: rc,
+                    runs: runs_c,
                 },
             ) => {
                 if kb != kc {
@@ -433,6 +638,13 @@ pub fn compare(
                             kc.join(", ")
                         ),
                     ));
+                }
+                if runs_b.is_none() || runs_c.is_none() {
+                    warnings.push(
+                    "warning: runs.csv is missing beside an aggregate.csv: the seeds cannot be \
+paired, so the comparison is unpaired (Welch) and less sensitive"
+                        .to_string(),
+                );
                 }
                 let mut pairs = Vec::new();
                 for (key, b) in rb {
@@ -450,20 +662,34 @@ pub fn compare(
                             ),
                         )
                     })?;
-                    pairs.push((b.label.clone(), b, &c.1));
+                    let per_seed = match (runs_b, runs_c) {
+                        (Some(rb), Some(rc)) => match (rb.get(key), rc.get(key)) {
+                            (Some(x), Some(y)) => Some((x, y)),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some((x, y)) = per_seed {
+                        if x.keys().all(|s| !y.contains_key(s)) {
+                            warnings.push(format!(
+                                "warning: `{}`: no seed in common, unpaired (Welch) comparison",
+                                b.label
+                            ));
+                        }
+                    }
+                    pairs.push((b.label.clone(), b, &c.1, per_seed));
                 }
                 pairs
             }
             _ => return Err(InputError::new(
                 shown.1,
-                "compare two summaries (summary.json) or two sweep aggregates (aggregate.csv), \
-not one of each",
+                "compare two summaries (summary.json) or two sweeps (aggregate.csv), not one of \
+each",
             )),
         };
-    let mut lines = Vec::new();
     for rule in &rules {
         if rule.explicit
-            && !pairs.iter().any(|(_, b, c)| {
+            && !pairs.iter().any(|(_, b, c, _)| {
                 b.values.contains_key(&rule.key) || c.values.contains_key(&rule.key)
             })
         {
@@ -474,15 +700,28 @@ not one of each",
             .field(rule.key.clone()));
         }
     }
-    for (config, b, c) in &pairs {
+    let mut lines = Vec::new();
+    for (config, b, c, per_seed) in &pairs {
         for rule in &rules {
             let (bv, cv) = (b.values.get(&rule.key), c.values.get(&rule.key));
-            let (diff, verdict) = match (bv, cv) {
-                (Some(b), Some(c)) => judge(rule, *b, *c),
+            let diffs = per_seed.map(|(x, y)| {
+                let mut w = Welford::new();
+                let mut seeds: Vec<&u64> = x.keys().filter(|s| y.contains_key(s)).collect();
+                seeds.sort();
+                for s in seeds {
+                    if let (Some(vb), Some(vc)) = (x[s].get(&rule.key), y[s].get(&rule.key)) {
+                        w.push(vc - vb);
+                    }
+                }
+                w
+            });
+            let nan3 = (f64::NAN, f64::NAN, f64::NAN);
+            let (diff, method, verdict) = match (bv, cv) {
+                (Some(b), Some(c)) => judge_paired(rule, *b, *c, diffs.as_ref()),
                 (None, None) => continue,
                 // The candidate lost a value the baseline had (e.g. every run failed).
-                (Some(_), None) => ((f64::NAN, f64::NAN, f64::NAN), Verdict::Regression),
-                (None, Some(_)) => ((f64::NAN, f64::NAN, f64::NAN), Verdict::Same),
+                (Some(_), None) => (nan3, Method::Single, Verdict::Regression),
+                (None, Some(_)) => (nan3, Method::Single, Verdict::Same),
             };
             lines.push(Line {
                 config: config.clone(),
@@ -492,11 +731,82 @@ not one of each",
                 baseline: bv.copied(),
                 candidate: cv.copied(),
                 diff,
+                method,
+                pairs: if method == Method::Paired {
+                    diffs.map_or(0, |d| d.n())
+                } else {
+                    0
+                },
                 verdict,
             });
         }
     }
-    Ok(lines)
+    Ok(Comparison { lines, warnings })
+}
+
+/// Counts of a comparison's verdicts.
+pub fn counts(lines: &[Line]) -> (usize, usize) {
+    let regressions = lines
+        .iter()
+        .filter(|l| l.verdict == Verdict::Regression)
+        .count();
+    let noisy = lines
+        .iter()
+        .filter(|l| l.verdict == Verdict::WorseWithinNoise)
+        .count();
+    (regressions, noisy)
+}
+
+/// A float for JSON: `null` when not finite.
+fn json_num(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn json_estimate(e: Option<Estimate>) -> serde_json::Value {
+    match e {
+        None => serde_json::Value::Null,
+        Some(e) => serde_json::json!({ "n": e.n, "mean": json_num(e.mean), "sd": json_num(e.sd) }),
+    }
+}
+
+/// The machine-readable verdict (`--format json`): `verdict` is `pass` or `regression`, then
+/// the counts, the warnings and every line (or, with `failures_only`, the regressions).
+pub fn json_report(c: &Comparison, shown: (&str, &str), failures_only: bool) -> String {
+    let (regressions, noisy) = counts(&c.lines);
+    let lines: Vec<serde_json::Value> = c
+        .lines
+        .iter()
+        .filter(|l| !failures_only || l.verdict == Verdict::Regression)
+        .map(|l| {
+            serde_json::json!({
+                "config": l.config,
+                "metric": l.key,
+                "better": l.direction.name(),
+                "tolerance": l.tolerance,
+                "baseline": json_estimate(l.baseline),
+                "candidate": json_estimate(l.candidate),
+                "diff": json_num(l.diff.0),
+                "diff_ci_low": json_num(l.diff.1),
+                "diff_ci_high": json_num(l.diff.2),
+                "method": l.method,
+                "pairs": l.pairs,
+                "verdict": l.verdict.name(),
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "verdict": if regressions > 0 { "regression" } else { "pass" },
+        "baseline": shown.0,
+        "candidate": shown.1,
+        "checks": c.lines.len(),
+        "regressions": regressions,
+        "worse_within_noise": noisy,
+        "warnings": c.warnings,
+        "lines": lines,
+    });
+    serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
 }
 
 /// A tolerance as a percentage: `5%`, `2.5%`.
@@ -539,7 +849,7 @@ pub fn table(lines: &[Line]) -> String {
         "better".into(),
         "baseline".into(),
         "candidate".into(),
-        "change (95% CI)".into(),
+        "change (95% CI, method)".into(),
         "tolerance".into(),
         "verdict".into(),
     ]];
@@ -551,8 +861,13 @@ pub fn table(lines: &[Line]) -> String {
             _ => String::new(),
         };
         let change = if l.diff.1.is_finite() {
+            let how = match l.method {
+                Method::Paired => format!("paired, {} seeds", l.pairs),
+                Method::Welch => "unpaired".to_string(),
+                Method::Single => String::new(),
+            };
             format!(
-                "{}{rel} [{}, {}]",
+                "{}{rel} [{}, {}] {how}",
                 num(l.diff.0),
                 num(l.diff.1),
                 num(l.diff.2)

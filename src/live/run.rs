@@ -281,6 +281,7 @@ impl LiveRun {
                 node_hours: rec.node_hours,
                 energy_kwh: 0.0,
                 tier_utilisation,
+                provenance: None,
             },
             tier_names: rec.tier_names.clone(),
             timeseries: rec.timeseries.clone(),

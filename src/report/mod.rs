@@ -4,5 +4,6 @@
 pub mod atomic;
 pub mod metrics;
 pub mod output;
+pub mod provenance;
 
 pub use output::{ActionRow, NodeRow, RunOutput, Summary, TimeseriesRow};

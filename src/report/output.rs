@@ -1,6 +1,7 @@
 //! What a run produces, and how it is written to its folder.
 
 use super::atomic::write_atomic;
+use super::provenance::Provenance;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io;
@@ -48,10 +49,22 @@ pub struct Summary {
     pub energy_kwh: f64,
     /// Busy share of each tier's CPU capacity over the measurement window, keyed `app.tier`.
     pub tier_utilisation: BTreeMap<String, f64>,
+    /// Where the result comes from (version, commit, scenario SHA-256, seed, command line).
+    /// Filled in when the summary is written ([`RunOutput::write_to`]); not a result, and left
+    /// out of every determinism comparison ([`UNCOMPARED_KEYS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 /// The keys of `summary.json` that depend on the machine, not on the scenario and seed.
 pub const WALL_CLOCK_KEYS: [&str; 2] = ["wall_seconds", "events_per_s"];
+
+/// The key of the provenance object in `summary.json` and `sweep.json`.
+pub const PROVENANCE_KEY: &str = "provenance";
+
+/// The keys of `summary.json` that are not a function of the scenario and seed (the wall-clock
+/// keys and the provenance): every byte-for-byte determinism comparison leaves them out.
+pub const UNCOMPARED_KEYS: [&str; 3] = [WALL_CLOCK_KEYS[0], WALL_CLOCK_KEYS[1], PROVENANCE_KEY];
 
 /// One row of `timeseries.csv`: the reporting interval that ends at `time_s`.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +128,18 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// `summary.json` as written: with its provenance (this process, `resolved_scenario_toml`)
+    /// unless the summary already has one.
+    pub fn summary_json_with_provenance(&self, resolved_scenario_toml: &str) -> String {
+        let mut summary = self.summary.clone();
+        summary
+            .provenance
+            .get_or_insert_with(|| Provenance::of_run(resolved_scenario_toml, self.summary.seed));
+        let mut s = serde_json::to_string_pretty(&summary).expect("summary serialises");
+        s.push('\n');
+        s
+    }
+
     pub fn summary_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(&self.summary).expect("summary serialises");
         s.push('\n');
@@ -223,7 +248,10 @@ impl RunOutput {
             ("timeseries.csv", self.timeseries_csv()),
             ("nodes.csv", self.nodes_csv()),
             ("actions.csv", self.actions_csv()),
-            ("summary.json", self.summary_json()),
+            (
+                "summary.json",
+                self.summary_json_with_provenance(resolved_scenario_toml),
+            ),
         ];
         for (name, text) in files {
             write_atomic(&dir.join(name), text.as_bytes())?;

@@ -201,6 +201,7 @@ impl Simulation {
             node_hours: ns_to_secs(up_ns) / 3600.0,
             energy_kwh: self.cluster.energy_j(end) / J_PER_KWH,
             tier_utilisation,
+            provenance: None,
         };
         let actions = self
             .log

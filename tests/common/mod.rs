@@ -46,3 +46,16 @@ pub fn reconf(args: &[&str], cwd: &Path) -> Output {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A `summary.json` or `sweep.json` without the keys that are not results (wall-clock time,
+/// provenance): what every byte-for-byte determinism comparison compares.
+#[allow(dead_code)]
+pub fn comparable_json(text: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(text).expect("json");
+    if let Some(o) = v.as_object_mut() {
+        for k in reconf::report::output::UNCOMPARED_KEYS {
+            o.remove(k);
+        }
+    }
+    v
+}
