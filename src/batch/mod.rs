@@ -22,6 +22,7 @@ pub mod collect;
 pub mod files;
 pub mod folder;
 pub mod lock;
+pub mod slurm;
 pub mod spec;
 pub mod stats;
 pub mod table;
@@ -54,12 +55,12 @@ pub enum Progress {
 }
 
 /// What each run folder keeps.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Keep {
-    /// Every file `reconf run` writes (about 24 KB in 5 files per run).
+    /// Every file `reconf run` writes (25 to 150 KB in 5 files per run).
     #[default]
     All,
-    /// `summary.json` only (about 2 KB), except for the runs of `full_seeds`, which keep every
+    /// `summary.json` only (about 1.5 KB), except for the runs of `full_seeds`, which keep every
     /// file (so each configuration still has an example time series to plot).
     Summaries { full_seeds: Vec<u64> },
 }
@@ -263,11 +264,12 @@ pub fn check_size(spec: &SweepSpec, max_runs: u64) -> Result<(), InputError> {
             "--seeds",
             format!(
                 "this sweep has {runs} runs ({} configurations x {} seeds), more than the limit \
-of {max_runs}; at about 24 KB per run folder (2 KB with --keep summaries) that is {:.1} GB: raise \
-the limit with --max-runs {runs} if you mean it",
+of {max_runs}; at 8 KB (--keep summaries) to 150 KB per run folder on disk that is {:.1} to {:.1} \
+GB: raise the limit with --max-runs {runs} if you mean it",
                 spec.config_count(),
                 spec.seeds.count,
-                runs as f64 * 24e3 / 1e9
+                runs as f64 * 8e3 / 1e9,
+                runs as f64 * 150e3 / 1e9
             ),
         ));
     }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub const SCENARIO_COLUMN: &str = "scenario";
 
 /// A scenario file of the sweep.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct ScenarioRef {
     /// How rows and figures name it: the file stem (`rubis` for `rubis.toml`), or the path as
     /// given when two files share a stem.
@@ -26,7 +26,7 @@ pub struct ScenarioRef {
 }
 
 /// One swept key: a scenario path and the values it takes, in the order given.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Axis {
     /// The key in canonical form (`apps[0].tiers[1].replicas`): the column name in the CSVs.
     pub column: String,
@@ -57,7 +57,7 @@ pub fn short_name(column: &str) -> &str {
 /// The seeds of a sweep: `first..=first + count - 1`, the same for every configuration (common
 /// random numbers: configuration A's seed 3 and configuration B's seed 3 face the very same
 /// users).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Seeds {
     pub first: u64,
     pub count: u64,
@@ -126,8 +126,8 @@ included)"
     }
 }
 
-/// A whole sweep.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A whole sweep (serialized in `DIR/slurm/spec.json` for the cluster tasks).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct SweepSpec {
     pub scenarios: Vec<ScenarioRef>,
     /// Overrides applied to every run before the axes (a sweep file's `set`).

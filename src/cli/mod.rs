@@ -89,9 +89,20 @@ Examples:\n  reconf sweep scenarios/examples/rubis.toml --seeds 10 -j 2 --out ou
 --baseline replicas=2\n  reconf sweep scenarios/examples/scripted-restart.toml scenarios/examples/scripted-migration.toml \\\n      \
 --seeds 20 --baseline scenario=scripted-restart --out out/restart-vs-migration\n  \
 reconf sweep scenarios/sweeps/replicas.toml --out out/replicas   # a sweep file\n\n\
-Rerun the same command after an interruption: finished runs are kept, the others redone."
+Rerun the same command after an interruption: finished runs are kept, the others redone.\n\n\
+On a Slurm cluster (from the login node, DIR on the shared file system):\n  \
+reconf sweep scenarios/sweeps/replicas.toml --out /shared/sw --slurm --tasks 50 \\\n      \
+--slurm-arg=--partition=batch --slurm-arg=--time=01:00:00 --slurm-arg=--cpus-per-task=4\n\
+Run it again to see progress and, once its jobs have ended, to resubmit what is missing."
     )]
     Sweep(sweep::SweepArgs),
+    /// (Internal) One array task of `reconf sweep --slurm`: runs the runs of
+    /// DIR/slurm/SUBMISSION/tasks/$SLURM_ARRAY_TASK_ID.txt on $SLURM_CPUS_PER_TASK threads.
+    #[command(hide = true)]
+    SweepTask(sweep::SweepTaskArgs),
+    /// (Internal) The collect job of `reconf sweep --slurm`: writes the tables of DIR.
+    #[command(hide = true)]
+    SweepCollect(sweep::SweepCollectArgs),
     /// Draw figures (SVG and PNG) of a run folder or a sweep folder into DIR/figures/.
     #[command(
         after_help = "Examples:\n  reconf plot out/rubis          # a run: time series\n  \
@@ -102,9 +113,11 @@ reconf plot out/sw --out paper/figures --metric p95_response_ms --metric energy_
     /// Compare two summary.json or two aggregate.csv (or run/sweep folders) and flag regressions.
     #[command(
         after_help = "Exit codes: 0 no regression, 1 regression, 2 bad input.\n\n\
-With aggregates a metric regresses only when the 95% CI (Welch) of candidate - baseline lies \
-entirely on the worse side beyond the tolerance (relative to the baseline mean): noise does not \
-fail. With single summaries, worse by more than the tolerance is a regression.\n\n\
+With sweeps the seeds are paired: a metric regresses only when the 95% CI of the per-seed \
+differences candidate - baseline (from the runs.csv beside each aggregate.csv; Welch on the \
+aggregates without it) lies entirely on the worse side beyond the tolerance (relative to the \
+baseline mean): noise does not fail, and an unchanged candidate has a zero-width interval. With \
+single summaries (of the same seed), worse by more than the tolerance is a regression.\n\n\
 Examples:\n  reconf compare results/baselines/examples/aggregate.csv out/examples/aggregate.csv\n  \
 reconf compare old/summary.json new/summary.json --metric p95_response_ms=0.05 --metric energy_kwh=0.02\n  \
 reconf compare a.csv b.csv --metric tier_utilisation.rubis.app:lower=0.1\n  reconf compare --list"
@@ -149,6 +162,8 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Sweep(args) => sweep::sweep(&args),
+        Command::SweepTask(args) => sweep::sweep_task(&args),
+        Command::SweepCollect(args) => sweep::sweep_collect(&args),
         Command::Plot(args) => plot::plot(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Live(args) => live::live(&args),

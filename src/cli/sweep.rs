@@ -2,7 +2,7 @@
 
 use super::run::input_error;
 use crate::batch::spec::{self, is_sweep_file, parse_axis, read_sweep_file, Seeds};
-use crate::batch::{run_sweep, Keep, Progress, SweepError, SweepOptions, DEFAULT_MAX_RUNS};
+use crate::batch::{run_sweep, slurm, Keep, Progress, SweepError, SweepOptions, DEFAULT_MAX_RUNS};
 use crate::scenario::InputError;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,8 +37,8 @@ pub struct SweepArgs {
     /// it only on these axes; `aggregate.csv` gets the differences and their 95% CI.
     #[arg(long, value_name = "AXIS=VALUE")]
     pub baseline: Vec<String>,
-    /// What each run folder keeps: `all` (every file of `reconf run`, about 24 KB in 5 files),
-    /// or `summaries` (summary.json only, about 2 KB: for sweeps of 10^4 runs and more, and for
+    /// What each run folder keeps: `all` (every file of `reconf run`, 25 to 150 KB in 5 files),
+    /// or `summaries` (summary.json only, about 1.5 KB: for sweeps of 10^4 runs and more, and for
     /// cluster file systems that suffer from many small files).
     #[arg(long, value_name = "all|summaries", default_value = "all")]
     pub keep: KeepArg,
@@ -53,9 +53,177 @@ pub struct SweepArgs {
     /// Refuse sweeps of more runs than this (a typo in --seeds must not start a billion runs).
     #[arg(long = "max-runs", value_name = "N", default_value_t = DEFAULT_MAX_RUNS)]
     pub max_runs: u64,
+    /// Run on a Slurm cluster: write a job array (DIR/slurm/) whose tasks run their share of the
+    /// runs, and a collect job after it (afterany), and submit both with sbatch. Run the same
+    /// command again for progress and to resubmit only what is missing.
+    #[arg(long)]
+    pub slurm: bool,
+    /// With --slurm: the number of array tasks [default: one per 100 runs to do, at most 1000].
+    #[arg(long, value_name = "N", requires = "slurm")]
+    pub tasks: Option<usize>,
+    /// With --slurm: an sbatch option for both jobs (repeatable), e.g.
+    /// `--slurm-arg=--partition=long --slurm-arg=--time=02:00:00 --slurm-arg=--cpus-per-task=4`.
+    #[arg(
+        long = "slurm-arg",
+        value_name = "OPTION",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
+    pub slurm_args: Vec<String>,
+    /// With --slurm: write the job scripts (and DIR/slurm/N/submit.sh) without submitting.
+    #[arg(long = "dry-run", requires = "slurm")]
+    pub dry_run: bool,
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `reconf sweep-task DIR SUBMISSION` (run by the job array).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SweepTaskArgs {
+    pub dir: PathBuf,
+    pub submission: usize,
+    /// The task [default: $SLURM_ARRAY_TASK_ID].
+    #[arg(long)]
+    pub task: Option<usize>,
+    /// Threads [default: $SLURM_CPUS_PER_TASK, else 1].
+    #[arg(short = 'j', long = "jobs")]
+    pub jobs: Option<usize>,
+}
+
+/// `reconf sweep-collect DIR` (the job after the array).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SweepCollectArgs {
+    pub dir: PathBuf,
+}
+
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+pub fn sweep_task(args: &SweepTaskArgs) -> ExitCode {
+    let Some(task) = args.task.or_else(|| env_number("SLURM_ARRAY_TASK_ID")) else {
+        return input_error(&InputError::new(
+            "sweep-task",
+            "no --task and no SLURM_ARRAY_TASK_ID: this command is run by the job array of \
+`reconf sweep --slurm`",
+        ));
+    };
+    let threads = args
+        .jobs
+        .or_else(|| env_number("SLURM_CPUS_PER_TASK"))
+        .unwrap_or(1)
+        .max(1);
+    let start = Instant::now();
+    match slurm::run_task(&args.dir, args.submission, task, threads) {
+        Ok(r) => {
+            eprintln!(
+                "sweep-task {task}: {} runs assigned, {} finished before, {} run now ({} failed) \
+on {threads} threads in {:.1} s",
+                r.assigned,
+                r.skipped,
+                r.ran,
+                r.failed,
+                start.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(SweepError::Input(e)) => input_error(&e),
+        Err(SweepError::Io(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn sweep_collect(args: &SweepCollectArgs) -> ExitCode {
+    match slurm::collect_stored(&args.dir) {
+        Ok(c) => {
+            eprintln!(
+                "sweep-collect: {} ok, {} failed, {} missing; tables in {}",
+                c.ok,
+                c.failed,
+                c.missing,
+                args.dir.display()
+            );
+            if c.missing > 0 {
+                eprintln!(
+                    "sweep-collect: {} runs are missing (a task cancelled, preempted or out of \
+time): run the same `reconf sweep ... --slurm` again to resubmit them",
+                    c.missing
+                );
+            }
+            if c.failed > 0 || c.missing > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(SweepError::Input(e)) => input_error(&e),
+        Err(SweepError::Io(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn slurm_sweep(args: &SweepArgs, spec: &spec::SweepSpec, keep: &Keep) -> ExitCode {
+    let opts = slurm::SlurmOptions {
+        tasks: args.tasks,
+        sbatch_args: args.slurm_args.clone(),
+        dry_run: args.dry_run,
+    };
+    let total = spec.run_count();
+    match slurm::submit(spec, keep, &args.out, &opts) {
+        Ok((outcome, counts)) => {
+            match outcome {
+                slurm::Outcome::InProgress { active } => println!(
+                    "slurm: {total} runs: {}; jobs still queued or running: {}. Nothing \
+submitted: run this command again once they have ended to resubmit what is missing.",
+                    counts.text(),
+                    active.join(", ")
+                ),
+                slurm::Outcome::Finished(c) => println!(
+                    "slurm: all {total} runs finished ({} ok, {} failed); tables written in {}",
+                    c.ok,
+                    c.failed,
+                    args.out.display()
+                ),
+                slurm::Outcome::Submitted {
+                    submission,
+                    folder,
+                    tasks,
+                    runs,
+                    jobs,
+                } => {
+                    let before = if counts.done + counts.failed > 0 {
+                        format!(" (of {}: {})", total, counts.text())
+                    } else {
+                        String::new()
+                    };
+                    match jobs {
+                        Some((array, collect)) => println!(
+                            "slurm: submission {submission}: {runs} runs{before} in {tasks} array \
+tasks, job array {array}, collect job {collect} (afterany); scripts and logs in {}",
+                            folder.display()
+                        ),
+                        None => println!(
+                            "slurm: dry run: submission {submission}: {runs} runs{before} in \
+{tasks} array tasks; scripts in {}; submit with {}",
+                            folder.display(),
+                            folder.join("submit.sh").display()
+                        ),
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(SweepError::Input(e)) => input_error(&e),
+        Err(SweepError::Io(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `--keep`.
@@ -148,6 +316,9 @@ pub fn sweep(args: &SweepArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return input_error(&e),
     };
+    if args.slurm {
+        return slurm_sweep(args, &spec, &keep);
+    }
     let opts = SweepOptions {
         out: args.out.clone(),
         threads,
