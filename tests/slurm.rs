@@ -230,6 +230,15 @@ fn jobs(sub: &Path) -> (String, String) {
     (id("array "), id("collect "))
 }
 
+/// Whether Slurm no longer lists any of `ids`.
+fn slurm_jobs_ended(ids: &[&str]) -> bool {
+    let o = Command::new("squeue")
+        .args(["-h", "-o", "%i", "-j", &ids.join(",")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().is_empty()
+}
+
 /// Waits until Slurm no longer lists any of `ids`.
 fn wait_for(ids: &[&str]) {
     let start = Instant::now();
@@ -359,6 +368,18 @@ fn on_a_real_cluster_a_cancelled_task_is_resubmitted_and_nothing_is_done_twice()
     if text.contains("still queued or running") {
         assert!(text.contains("Nothing submitted"), "{text}");
         assert!(!d.join("sw/slurm/2").exists());
+        // Nor does a local sweep of the folder race the cluster's tasks.
+        let o = reconf(&sweep_args("8", "sw", &extra), d);
+        if o.status.code() == Some(2) {
+            assert!(
+                stderr(&o).contains("still queued or running"),
+                "{}",
+                stderr(&o)
+            );
+        } else {
+            // The jobs ended in between: then the local sweep may finish the sweep.
+            assert!(slurm_jobs_ended(&[&array, &collect]), "{}", stderr(&o));
+        }
     }
     wait_for(&[&array, &collect]);
     let before = summaries(&d.join("sw"));

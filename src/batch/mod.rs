@@ -536,6 +536,19 @@ pub fn run_sweep(spec: &SweepSpec, opts: &SweepOptions) -> Result<SweepReport, S
     // writing; then the folder is checked with no one else writing it.
     let existed = opts.out.exists();
     let lock = lock::SweepLock::acquire(&opts.out)?;
+    // Cluster tasks write the folder without the lock: no local sweep while they may run.
+    let active = slurm::active_jobs_of(&opts.out);
+    if !active.is_empty() {
+        return Err(InputError::new(
+            opts.out.display().to_string(),
+            format!(
+                "Slurm jobs of `reconf sweep --slurm` are still queued or running on this folder \
+({}); wait for them to end, or scancel them",
+                active.join(", ")
+            ),
+        )
+        .into());
+    }
     if let Err(e) = check_folder(spec, &opts.out) {
         drop(lock);
         if !existed {

@@ -169,6 +169,11 @@ pub fn active_jobs(ids: &[String]) -> Vec<String> {
     }
 }
 
+/// The jobs of earlier submissions into sweep folder `out` that are still queued or running.
+pub fn active_jobs_of(out: &Path) -> Vec<String> {
+    active_jobs(&recorded_jobs(&out.join("slurm")))
+}
+
 /// Deals `runs` into `tasks` lists so that no task gets all the long ones: sorted by
 /// estimated cost, longest first (ties in run order), then dealt in snake order (0, 1, ..., n−1,
 /// n−1, ..., 0, ...). Each list keeps the longest runs first, which also balances the task's own
