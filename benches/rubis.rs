@@ -22,7 +22,7 @@ fn rubis_2000_clients_1h(c: &mut Criterion) {
     g.bench_function("2000_clients_1h", |b| {
         b.iter(|| {
             let out = Simulation::new(&loaded.scenario, loaded.mixes.clone()).run();
-            assert!(out.summary.requests_completed > 0);
+            assert!(out.summary.users.requests_completed > 0);
             out.summary.events
         })
     });

@@ -19,7 +19,7 @@ fn main() {
         s.events,
         s.wall_seconds,
         s.events_per_s / 1e6,
-        s.requests_completed,
+        s.users.requests_completed,
         s.migrations
     );
 }

@@ -72,7 +72,12 @@ fn run_writes_the_three_files_and_a_resolved_scenario_that_replays_identically()
     assert_eq!(summary["seed"], 5);
     let csv = std::fs::read_to_string(a.join("timeseries.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 12, "a header and one row per 10 s");
-    assert!(csv.starts_with("time_s,active_clients,throughput_rps,mean_response_ms,p95_response_ms,failures,util.shop.web,util.shop.db"));
+    assert!(csv.starts_with(
+        "time_s,active_clients,throughput_rps,mean_response_ms,p95_response_ms,failures,\
+         apps.shop.active_clients,apps.shop.throughput_rps,apps.shop.mean_response_ms,\
+         apps.shop.p95_response_ms,apps.shop.failures,\
+         tier_utilisation.shop.web,tier_utilisation.shop.db,nodes_up,power_w,energy_kwh\n"
+    ));
 
     // The resolved scenario, run from its own folder, gives the same outputs.
     let o = reconf(&["run", "a/scenario.toml", "--out", "b"], dir.path());

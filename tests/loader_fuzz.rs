@@ -104,8 +104,8 @@ fn check(text: &str, sets: &[String]) {
             let out = Simulation::new(sc, loaded.mixes.clone()).run();
             let s = out.summary;
             assert_eq!(
-                s.requests_issued,
-                s.requests_completed + s.requests_failed + s.requests_in_flight
+                s.users.requests_issued,
+                s.users.requests_completed + s.users.requests_failed + s.users.requests_in_flight
             );
         }
     }

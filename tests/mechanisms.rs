@@ -114,7 +114,7 @@ fn one_migration_with_a_constant_dirty_rate_follows_the_precopy_formulas() {
     let sent = 512.0 * (1.0 - 0.2f64.powi(5)) / 0.8;
     assert!(((m.mb_sent - sent) / sent).abs() < 1e-6);
     assert_eq!(out.summary.migrations, 1);
-    assert_eq!(out.summary.sessions_lost, 0);
+    assert_eq!(out.summary.users.sessions_lost, 0);
 }
 
 #[test]
@@ -186,18 +186,18 @@ fn a_migration_loses_nothing_and_its_downtime_delays_requests() {
     let m = &done(&out, "migrate")[0];
     assert!((m.downtime_ms - 40_960.0).abs() < 1.0, "{m:?}");
     let s = &out.summary;
-    assert_eq!(s.requests_failed, 0);
-    assert_eq!(s.sessions_lost, 0);
+    assert_eq!(s.users.requests_failed, 0);
+    assert_eq!(s.users.sessions_lost, 0);
     assert_eq!(
-        s.requests_issued,
-        s.requests_completed + s.requests_in_flight
+        s.users.requests_issued,
+        s.users.requests_completed + s.users.requests_in_flight
     );
     // Requests that reached the VM during the pause waited for it; none waited longer.
-    assert!(s.max_response_ms > 0.9 * m.downtime_ms, "{s:?}");
-    assert!(s.max_response_ms < m.downtime_ms + 2000.0, "{s:?}");
+    assert!(s.users.max_response_ms > 0.9 * m.downtime_ms, "{s:?}");
+    assert!(s.users.max_response_ms < m.downtime_ms + 2000.0, "{s:?}");
     // The same run without the migration has no such delay.
     let calm = run(&virtualized(1, 30, 5.0, "", ""));
-    assert!(calm.summary.max_response_ms < 1000.0);
+    assert!(calm.summary.users.max_response_ms < 1000.0);
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn stopping_an_app_replica_loses_exactly_its_sessions() {
     let held = sim.replica_sessions("rubis.app.1").unwrap();
     assert!(held > 50, "the replica holds sessions: {held}");
     let out = sim.run();
-    assert_eq!(out.summary.sessions_lost, held);
+    assert_eq!(out.summary.users.sessions_lost, held);
     assert_eq!(out.summary.replicas_started, 1);
     assert_eq!(out.summary.replicas_stopped, 1);
     // The replica started after its node's boot, deploy and start times: 60 + 10 + 5 s.
@@ -227,9 +227,9 @@ fn stopping_an_app_replica_loses_exactly_its_sessions() {
     );
     let out = common::run(&drained);
     assert!(
-        out.summary.sessions_lost * 4 < held,
+        out.summary.users.sessions_lost * 4 < held,
         "{} of {held}",
-        out.summary.sessions_lost
+        out.summary.users.sessions_lost
     );
     let stop = &done(&out, "stop-replica")[0];
     assert!(
@@ -378,7 +378,7 @@ node = "small-0"
         ]
     );
     assert_eq!(out.summary.actions_refused, 8);
-    assert!(out.summary.requests_completed > 100);
+    assert!(out.summary.users.requests_completed > 100);
     let csv = out.actions_csv();
     assert!(csv.contains("refused,destination node is off"), "{csv}");
 }

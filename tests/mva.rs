@@ -57,7 +57,7 @@ fn simulation_matches_exact_mva_from_light_load_to_saturation() {
             let loaded =
                 common::load_with("scenarios/validation/mva.toml", &[&value, &seed, &duration]);
             let s = common::run(&loaded).summary;
-            (n, s.throughput_rps, s.mean_response_ms / 1000.0)
+            (n, s.users.throughput_rps, s.users.mean_response_ms / 1000.0)
         })
         .collect();
     for &n in &populations {

@@ -44,21 +44,21 @@ fn the_seed_experiment_reproduces_its_expected_outcomes() {
             let ctx = format!("{shape}, seed {seed}");
             // Restart-based scales down by stopping Tomcats: their sessions are lost.
             assert!(restart.replicas_stopped > 0, "{ctx}: {restart:?}");
-            assert!(restart.sessions_lost > 0, "{ctx}");
+            assert!(restart.users.sessions_lost > 0, "{ctx}");
             // Migration-based moves VMs and loses no session.
             assert!(migration.migrations > 0, "{ctx}");
-            assert_eq!(migration.sessions_lost, 0, "{ctx}");
+            assert_eq!(migration.users.sessions_lost, 0, "{ctx}");
             // Both use fewer node-hours than the static peak sizing.
             assert!(restart.node_hours < peak.node_hours, "{ctx}");
             assert!(migration.node_hours < peak.node_hours, "{ctx}");
             assert!(migration.energy_kwh < peak.energy_kwh, "{ctx}");
             // The static peak sizing keeps its SLA; the static minimum breaks it at the peak.
-            assert!(peak.sla_violation_fraction < 0.01, "{ctx}: {peak:?}");
+            assert!(peak.users.sla_violation_fraction < 0.01, "{ctx}: {peak:?}");
             let at_peak: Vec<f64> = min
                 .timeseries
                 .iter()
                 .filter(|r| (1200.0..1800.0).contains(&r.time_s))
-                .map(|r| r.p95_response_ms)
+                .map(|r| r.users.p95_response_ms)
                 .collect();
             let breaking = at_peak
                 .iter()
@@ -68,7 +68,7 @@ fn the_seed_experiment_reproduces_its_expected_outcomes() {
                 breaking * 2 > at_peak.len(),
                 "{ctx}: p95 at the peak {at_peak:?}"
             );
-            assert!(min.summary.sla_violation_fraction > 0.2, "{ctx}");
+            assert!(min.summary.users.sla_violation_fraction > 0.2, "{ctx}");
         }
     }
 }
@@ -133,7 +133,7 @@ fn a_policy_sees_the_refusal_of_an_impossible_action_and_the_run_goes_on() {
     assert!(views[3].actions.is_empty());
     assert_eq!(views[3].nodes[7].state, reconf_api::NodeState::On);
     // The run went on.
-    assert!(out.summary.requests_completed > 1000);
+    assert!(out.summary.users.requests_completed > 1000);
     assert_eq!(out.summary.actions_refused, 1);
 }
 

@@ -15,14 +15,20 @@ fn requests_are_conserved_even_with_timeouts() {
         ],
     );
     let s = common::run(&loaded).summary;
-    assert!(s.requests_failed > 100, "the scenario must overload: {s:?}");
-    assert!(s.requests_in_flight > 0);
+    assert!(
+        s.users.requests_failed > 100,
+        "the scenario must overload: {s:?}"
+    );
+    assert!(s.users.requests_in_flight > 0);
     assert_eq!(
-        s.requests_issued,
-        s.requests_completed + s.requests_failed + s.requests_in_flight
+        s.users.requests_issued,
+        s.users.requests_completed + s.users.requests_failed + s.users.requests_in_flight
     );
     // Failed requests count as SLA violations.
-    assert!(s.sla_violation_fraction >= s.requests_failed as f64 / s.requests_issued as f64 * 0.9);
+    assert!(
+        s.users.sla_violation_fraction
+            >= s.users.requests_failed as f64 / s.users.requests_issued as f64 * 0.9
+    );
 }
 
 #[test]
@@ -42,7 +48,10 @@ fn same_seed_gives_identical_outputs_and_another_seed_differs() {
         &["duration_s=900", "seed=2"],
     ));
     assert_ne!(a.timeseries_csv(), c.timeseries_csv());
-    assert_ne!(a.summary.requests_completed, c.summary.requests_completed);
+    assert_ne!(
+        a.summary.users.requests_completed,
+        c.summary.users.requests_completed
+    );
 }
 
 #[test]
@@ -59,9 +68,9 @@ fn open_loop_arrivals_follow_the_rate_profile() {
         ],
     );
     let s = common::run(&loaded).summary;
-    let n = s.requests_issued as f64;
+    let n = s.users.requests_issued as f64;
     assert!((n - 10_000.0).abs() < 4.0 * 100.0, "{n}");
-    assert_eq!(s.sessions_started, s.requests_issued);
+    assert_eq!(s.users.sessions_started, s.users.requests_issued);
 }
 
 #[test]
@@ -79,6 +88,7 @@ fn active_clients_follow_the_closed_profile() {
             .iter()
             .find(|r| r.time_s == t)
             .expect("row")
+            .users
             .active_clients
     };
     assert_eq!(at(90.0), 50);

@@ -56,17 +56,25 @@ pub fn run(args: &ScenarioArgs, seed: Option<u64>, out: &Path) -> ExitCode {
         s.events,
         s.events_per_s / 1e6
     );
-    eprintln!(
-        "  {} requests completed, {} failed, {:.1} req/s; response mean {:.1} ms, p95 {:.1} ms, \
-p99 {:.1} ms; SLA violations {:.2}%",
-        s.requests_completed,
-        s.requests_failed,
-        s.throughput_rps,
-        s.mean_response_ms,
-        s.p95_response_ms,
-        s.p99_response_ms,
-        100.0 * s.sla_violation_fraction
-    );
+    let line = |who: &str, u: &crate::report::UserFigures| {
+        eprintln!(
+            "  {who}{} requests completed, {} failed, {:.1} req/s; response mean {:.1} ms, \
+p95 {:.1} ms, p99 {:.1} ms; SLA violations {:.2}%",
+            u.requests_completed,
+            u.requests_failed,
+            u.throughput_rps,
+            u.mean_response_ms,
+            u.p95_response_ms,
+            u.p99_response_ms,
+            100.0 * u.sla_violation_fraction
+        )
+    };
+    line(if s.apps.len() > 1 { "all: " } else { "" }, &s.users);
+    if s.apps.len() > 1 {
+        for (name, u) in &s.apps {
+            line(&format!("{name}: "), u);
+        }
+    }
     eprintln!("  results in {}", out.display());
     ExitCode::SUCCESS
 }

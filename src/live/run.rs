@@ -118,6 +118,7 @@ pub struct LiveRun {
 
 /// Accumulates the output rows.
 struct Recorder {
+    app_names: Vec<String>,
     tier_names: Vec<String>,
     timeseries: Vec<TimeseriesRow>,
     nodes: Vec<NodeRow>,
@@ -155,11 +156,8 @@ impl Recorder {
         self.node_hours += up as f64 * view.period_s / 3600.0;
         self.timeseries.push(TimeseriesRow {
             time_s: round_ms(view.now_s),
-            active_clients: 0,
-            throughput_rps: 0.0,
-            mean_response_ms: 0.0,
-            p95_response_ms: 0.0,
-            failures: 0,
+            users: Default::default(),
+            apps: vec![Default::default(); view.apps.len()],
             utilisation: util,
             nodes_up: up as u64,
             power_w: 0.0,
@@ -195,6 +193,7 @@ impl LiveRun {
         mut checkpoint: impl FnMut(&RunOutput),
     ) -> RunOutput {
         let mut rec = Recorder {
+            app_names: Vec::new(),
             tier_names: Vec::new(),
             timeseries: Vec::new(),
             nodes: Vec::new(),
@@ -216,6 +215,7 @@ impl LiveRun {
             let view = backend.view(now_s);
             if rec.tier_names.is_empty() {
                 for a in &view.apps {
+                    rec.app_names.push(a.name.clone());
                     for t in &a.tiers {
                         rec.tier_names.push(format!("{}.{}", a.name, t.name));
                         rec.tier_util.push((0.0, 0.0));
@@ -255,21 +255,9 @@ impl LiveRun {
                 events: rec.timeseries.len() as u64,
                 events_per_s: 0.0,
                 wall_seconds: wall,
-                requests_issued: 0,
-                requests_completed: 0,
-                requests_failed: 0,
-                requests_in_flight: 0,
-                throughput_rps: 0.0,
-                mean_response_ms: 0.0,
-                p50_response_ms: 0.0,
-                p95_response_ms: 0.0,
-                p99_response_ms: 0.0,
-                max_response_ms: 0.0,
                 sla_target_ms: backend_sla(backend),
-                sla_violation_fraction: 0.0,
-                sessions_started: 0,
-                sessions_completed: 0,
-                sessions_lost: 0,
+                // libvirt knows nothing of the applications' users: their figures are 0.
+                users: Default::default(),
                 migrations: t.migrations,
                 migration_downtime_s: t.migration_downtime_s,
                 migration_time_s: t.migration_time_s,
@@ -281,8 +269,14 @@ impl LiveRun {
                 node_hours: rec.node_hours,
                 energy_kwh: 0.0,
                 tier_utilisation,
+                apps: rec
+                    .app_names
+                    .iter()
+                    .map(|a| (a.clone(), Default::default()))
+                    .collect(),
                 provenance: None,
             },
+            app_names: rec.app_names.clone(),
             tier_names: rec.tier_names.clone(),
             timeseries: rec.timeseries.clone(),
             actions: backend.action_rows(),

@@ -171,7 +171,11 @@ pub fn figures(dir: &Path) -> Result<Vec<(String, Figure)>, PlotError> {
         .header
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| h.strip_prefix("util.").map(|t| (i, t.to_string())))
+        .filter_map(|(i, h)| {
+            h.strip_prefix("tier_utilisation.")
+                .or_else(|| h.strip_prefix("util."))
+                .map(|t| (i, t.to_string()))
+        })
         .collect();
     let mut tiers = Vec::new();
     for (k, (c, t)) in tier_cols.iter().enumerate() {

@@ -6,4 +6,6 @@ pub mod metrics;
 pub mod output;
 pub mod provenance;
 
-pub use output::{ActionRow, NodeRow, RunOutput, Summary, TimeseriesRow};
+pub use output::{
+    ActionRow, IntervalFigures, NodeRow, RunOutput, Summary, TimeseriesRow, UserFigures,
+};

@@ -10,6 +10,10 @@ use std::path::Path;
 /// `summary.json`: one run in figures. Keys are stable: sweeps, plots and `compare` read them.
 /// Only `wall_seconds` and `events_per_s` depend on the machine; everything else is a pure
 /// function of the scenario and seed.
+///
+/// What the users saw is given for all applications together (the top-level keys of
+/// [`UserFigures`]) and for each application (`apps.<name>.<key>`); the infrastructure's
+/// figures (reconfigurations, node-hours, energy) are the whole run's.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct Summary {
     pub scenario: String,
@@ -18,21 +22,10 @@ pub struct Summary {
     pub events: u64,
     pub events_per_s: f64,
     pub wall_seconds: f64,
-    pub requests_issued: u64,
-    pub requests_completed: u64,
-    pub requests_failed: u64,
-    pub requests_in_flight: u64,
-    pub throughput_rps: f64,
-    pub mean_response_ms: f64,
-    pub p50_response_ms: f64,
-    pub p95_response_ms: f64,
-    pub p99_response_ms: f64,
-    pub max_response_ms: f64,
     pub sla_target_ms: f64,
-    pub sla_violation_fraction: f64,
-    pub sessions_started: u64,
-    pub sessions_completed: u64,
-    pub sessions_lost: u64,
+    /// All applications together.
+    #[serde(flatten)]
+    pub users: UserFigures,
     pub migrations: u64,
     pub migration_downtime_s: f64,
     /// Total duration of the migrations, first byte to resume, in seconds.
@@ -49,11 +42,34 @@ pub struct Summary {
     pub energy_kwh: f64,
     /// Busy share of each tier's CPU capacity over the measurement window, keyed `app.tier`.
     pub tier_utilisation: BTreeMap<String, f64>,
+    /// Each application's users, keyed by application name.
+    pub apps: BTreeMap<String, UserFigures>,
     /// Where the result comes from (version, commit, scenario SHA-256, seed, command line).
     /// Filled in when the summary is written ([`RunOutput::write_to`]); not a result, and left
     /// out of every determinism comparison ([`UNCOMPARED_KEYS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+}
+
+/// What a set of users saw over the run (requests and sessions counted over the whole run;
+/// throughput and response times over the measurement window, after warm-up).
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct UserFigures {
+    pub requests_issued: u64,
+    pub requests_completed: u64,
+    pub requests_failed: u64,
+    pub requests_in_flight: u64,
+    pub throughput_rps: f64,
+    pub mean_response_ms: f64,
+    pub p50_response_ms: f64,
+    pub p95_response_ms: f64,
+    pub p99_response_ms: f64,
+    pub max_response_ms: f64,
+    /// Share of the window's requests that were slower than the SLA target or failed.
+    pub sla_violation_fraction: f64,
+    pub sessions_started: u64,
+    pub sessions_completed: u64,
+    pub sessions_lost: u64,
 }
 
 /// The keys of `summary.json` that depend on the machine, not on the scenario and seed.
@@ -70,11 +86,10 @@ pub const UNCOMPARED_KEYS: [&str; 3] = [WALL_CLOCK_KEYS[0], WALL_CLOCK_KEYS[1], 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeseriesRow {
     pub time_s: f64,
-    pub active_clients: u64,
-    pub throughput_rps: f64,
-    pub mean_response_ms: f64,
-    pub p95_response_ms: f64,
-    pub failures: u64,
+    /// All applications together.
+    pub users: IntervalFigures,
+    /// Per application, in the order of `RunOutput::app_names`.
+    pub apps: Vec<IntervalFigures>,
     /// Per tier, in the order of `RunOutput::tier_names`.
     pub utilisation: Vec<f64>,
     /// Nodes not off at the end of the interval.
@@ -83,6 +98,42 @@ pub struct TimeseriesRow {
     pub power_w: f64,
     /// Energy used since the start, in kWh.
     pub energy_kwh: f64,
+}
+
+/// What a set of users saw over one reporting interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IntervalFigures {
+    /// Clients in the loop at the end of the interval.
+    pub active_clients: u64,
+    pub throughput_rps: f64,
+    pub mean_response_ms: f64,
+    pub p95_response_ms: f64,
+    pub failures: u64,
+}
+
+impl IntervalFigures {
+    /// The column names, after a prefix (`""` for the totals, `apps.<name>.` per application).
+    fn header(prefix: &str) -> impl Iterator<Item = String> + '_ {
+        [
+            "active_clients",
+            "throughput_rps",
+            "mean_response_ms",
+            "p95_response_ms",
+            "failures",
+        ]
+        .into_iter()
+        .map(move |k| format!("{prefix}{k}"))
+    }
+
+    fn record(&self) -> [String; 5] {
+        [
+            self.active_clients.to_string(),
+            fmt_f(self.throughput_rps),
+            fmt_f(self.mean_response_ms),
+            fmt_f(self.p95_response_ms),
+            self.failures.to_string(),
+        ]
+    }
 }
 
 /// One row of `actions.csv`: a reconfiguration action and its outcome.
@@ -120,6 +171,8 @@ pub struct NodeRow {
 #[derive(Clone, Debug)]
 pub struct RunOutput {
     pub summary: Summary,
+    /// Application names, the per-application columns of the time series.
+    pub app_names: Vec<String>,
     /// `app.tier` names, the utilisation columns of the time series.
     pub tier_names: Vec<String>,
     pub timeseries: Vec<TimeseriesRow>,
@@ -146,20 +199,21 @@ impl RunOutput {
         s
     }
 
+    /// `timeseries.csv`: `time_s`, the totals, each application's figures
+    /// (`apps.<app>.<key>`), each tier's utilisation (`tier_utilisation.<app>.<tier>`), nodes up,
+    /// power and cumulative energy.
     pub fn timeseries_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header: Vec<String> = [
-            "time_s",
-            "active_clients",
-            "throughput_rps",
-            "mean_response_ms",
-            "p95_response_ms",
-            "failures",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        header.extend(self.tier_names.iter().map(|t| format!("util.{t}")));
+        let mut header = vec!["time_s".to_string()];
+        header.extend(IntervalFigures::header(""));
+        for a in &self.app_names {
+            header.extend(IntervalFigures::header(&format!("apps.{a}.")));
+        }
+        header.extend(
+            self.tier_names
+                .iter()
+                .map(|t| format!("tier_utilisation.{t}")),
+        );
         header.extend(
             ["nodes_up", "power_w", "energy_kwh"]
                 .iter()
@@ -167,14 +221,11 @@ impl RunOutput {
         );
         w.write_record(&header).expect("in-memory csv");
         for r in &self.timeseries {
-            let mut rec = vec![
-                fmt_f(r.time_s),
-                r.active_clients.to_string(),
-                fmt_f(r.throughput_rps),
-                fmt_f(r.mean_response_ms),
-                fmt_f(r.p95_response_ms),
-                r.failures.to_string(),
-            ];
+            let mut rec = vec![fmt_f(r.time_s)];
+            rec.extend(r.users.record());
+            for a in &r.apps {
+                rec.extend(a.record());
+            }
             rec.extend(r.utilisation.iter().map(|u| fmt_f(*u)));
             rec.extend([
                 r.nodes_up.to_string(),

@@ -4,11 +4,12 @@
 //! far and the integrals (servers' busy and capacity core·ns, nodes' busy core·ns and energy)
 //! at the start of the current interval and at the end of warm-up.
 
+use super::apps::Seen;
 use super::cluster::NodeState;
 use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::SimTime;
-use crate::report::{ActionRow, RunOutput, Summary, TimeseriesRow};
+use crate::report::{ActionRow, IntervalFigures, RunOutput, Summary, TimeseriesRow, UserFigures};
 use std::collections::BTreeMap;
 
 pub use crate::report::NodeRow;
@@ -96,18 +97,14 @@ impl Simulation {
             .filter(|n| n.state != NodeState::Off)
             .count() as u64;
         let energy_kwh = self.cluster.energy_j(now) / J_PER_KWH;
-        let interval = &self.apps.seen().interval;
+        let apps = self.apps.apps();
         self.report.rows.push(TimeseriesRow {
             time_s: now.as_secs(),
-            active_clients: self.apps.apps().iter().map(|a| a.in_loop).sum(),
-            throughput_rps: if dt_s > 0.0 {
-                interval.completed as f64 / dt_s
-            } else {
-                0.0
-            },
-            mean_response_ms: interval.mean_ms(),
-            p95_response_ms: interval.quantile_ms(0.95),
-            failures: interval.failed,
+            users: interval_figures(self.apps.seen(), apps.iter().map(|a| a.in_loop).sum(), dt_s),
+            apps: apps
+                .iter()
+                .map(|a| interval_figures(&a.seen, a.in_loop, dt_s))
+                .collect(),
             utilisation: busy.iter().map(|&(b, c)| ratio(b, c)).collect(),
             nodes_up,
             power_w,
@@ -155,9 +152,6 @@ impl Simulation {
         let up_ns: u64 = self.cluster.nodes().iter().map(|n| n.up_ns(end)).sum();
         let mig = self.cluster.migration_stats();
         let window_s = ns_to_secs(end.since(self.report.warmup));
-        let seen = self.apps.seen();
-        let w = &seen.window;
-        let counters = &seen.counters;
         let replicas = self.apps.replica_counters();
         let (actions_refused, actions_failed) = self.log.refused_and_failed();
         let summary = Summary {
@@ -171,25 +165,8 @@ impl Simulation {
                 0.0
             },
             wall_seconds,
-            requests_issued: counters.requests_issued,
-            requests_completed: counters.requests_completed,
-            requests_failed: counters.requests_failed,
-            requests_in_flight: seen.in_flight,
-            throughput_rps: if window_s > 0.0 {
-                w.completed as f64 / window_s
-            } else {
-                0.0
-            },
-            mean_response_ms: w.mean_ms(),
-            p50_response_ms: w.quantile_ms(0.50),
-            p95_response_ms: w.quantile_ms(0.95),
-            p99_response_ms: w.quantile_ms(0.99),
-            max_response_ms: w.max_ms(),
             sla_target_ms: self.report.target_ms,
-            sla_violation_fraction: w.sla_violation_fraction(),
-            sessions_started: counters.sessions_started,
-            sessions_completed: counters.sessions_completed,
-            sessions_lost: counters.sessions_lost,
+            users: user_figures(self.apps.seen(), window_s),
             migrations: mig.migrations,
             migration_downtime_s: ns_to_secs(mig.downtime_ns),
             migration_time_s: ns_to_secs(mig.time_ns),
@@ -201,6 +178,12 @@ impl Simulation {
             node_hours: ns_to_secs(up_ns) / 3600.0,
             energy_kwh: self.cluster.energy_j(end) / J_PER_KWH,
             tier_utilisation,
+            apps: self
+                .apps
+                .apps()
+                .iter()
+                .map(|a| (a.name.clone(), user_figures(&a.seen, window_s)))
+                .collect(),
             provenance: None,
         };
         let actions = self
@@ -223,11 +206,53 @@ impl Simulation {
             .collect();
         RunOutput {
             summary,
+            app_names: self.apps.apps().iter().map(|a| a.name.clone()).collect(),
             tier_names: names,
             timeseries: self.report.rows,
             actions,
             nodes: self.report.node_rows,
         }
+    }
+}
+
+/// What `seen` users saw over the run, throughput over a window of `window_s`.
+fn user_figures(seen: &Seen, window_s: f64) -> UserFigures {
+    let (w, counters) = (&seen.window, &seen.counters);
+    UserFigures {
+        requests_issued: counters.requests_issued,
+        requests_completed: counters.requests_completed,
+        requests_failed: counters.requests_failed,
+        requests_in_flight: seen.in_flight,
+        throughput_rps: if window_s > 0.0 {
+            w.completed as f64 / window_s
+        } else {
+            0.0
+        },
+        mean_response_ms: w.mean_ms(),
+        p50_response_ms: w.quantile_ms(0.50),
+        p95_response_ms: w.quantile_ms(0.95),
+        p99_response_ms: w.quantile_ms(0.99),
+        max_response_ms: w.max_ms(),
+        sla_violation_fraction: w.sla_violation_fraction(),
+        sessions_started: counters.sessions_started,
+        sessions_completed: counters.sessions_completed,
+        sessions_lost: counters.sessions_lost,
+    }
+}
+
+/// What `seen` users saw over the current reporting interval of `dt_s`.
+fn interval_figures(seen: &Seen, active_clients: u64, dt_s: f64) -> IntervalFigures {
+    let interval = &seen.interval;
+    IntervalFigures {
+        active_clients,
+        throughput_rps: if dt_s > 0.0 {
+            interval.completed as f64 / dt_s
+        } else {
+            0.0
+        },
+        mean_response_ms: interval.mean_ms(),
+        p95_response_ms: interval.quantile_ms(0.95),
+        failures: interval.failed,
     }
 }
 
