@@ -57,10 +57,21 @@ pub fn check_distribution(path: &str, d: &Distribution, strictly: bool) -> Resul
     Ok(())
 }
 
-/// Checks profile points: at least one, times >= 0 and strictly increasing, values >= 0.
+/// Checks profile points: at least one, the first at 0 s (what the load is before a later first
+/// point would be made up), times strictly increasing, values >= 0.
 pub fn check_points(path: &str, points: &[[f64; 2]]) -> Result<(), Problem> {
     if points.is_empty() {
         return Err(problem(path, "needs at least one [time_s, value] point"));
+    }
+    let first = points[0][0];
+    if first.is_finite() && first > 0.0 {
+        return Err(problem(
+            format!("{path}[0][0]"),
+            format!(
+                "the first point is at {first} s, but a profile must start at 0 s: add a point \
+                 [0, value] saying the load before {first} s"
+            ),
+        ));
     }
     let mut prev: Option<f64> = None;
     for (i, [t, v]) in points.iter().enumerate() {

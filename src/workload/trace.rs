@@ -11,9 +11,9 @@
 //! The header must be exactly `time_s,<value column>` so that a trace of one quantity (clients)
 //! is not silently read as another (requests per second). Lines starting with `#` are comments;
 //! fields are trimmed. Times must be finite, non-negative and strictly increasing; values finite
-//! and non-negative. The first time need not be 0: the trace only returns its points, and the
-//! caller applies the first row's value from time 0 until the first time (and, by the usual
-//! convention, holds each value until the next point).
+//! and non-negative. The first row must be at time 0: a trace that starts later would leave the
+//! load before its first row unsaid, and holding the first value from 0 s silently made it up
+//! (add a row `0,<value>` to say what it is). Each value holds until the next point.
 //!
 //! Every problem is one `InputError` naming the file as the user wrote it, the physical line and
 //! the column, so bad traces fail fast with exit code 2 instead of skewing a simulation.
@@ -58,7 +58,8 @@ pub fn parse_trace(
         .headers()
         .map_err(|e| csv_error(bytes, shown_as, &e))?
         .clone();
-    let header_line = header.position().map(|p| physical_line(bytes, p));
+    let mut lines = LineCounter::new(bytes);
+    let header_line = header.position().map(|p| lines.line_of(p));
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(error(
             None,
@@ -90,7 +91,7 @@ pub fn parse_trace(
     let mut previous_line = header_line;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(bytes, shown_as, &e))?;
-        let line = record.position().map(|p| physical_line(bytes, p));
+        let line = record.position().map(|p| lines.line_of(p));
         // A line of blanks reads as one empty field: skip it like an empty line.
         if record.len() == 1 && record[0].is_empty() {
             continue;
@@ -126,6 +127,16 @@ pub fn parse_trace(
             row[i] = x + 0.0;
         }
         let [time, value] = row;
+        if points.is_empty() && time != 0.0 {
+            return Err(error(
+                line,
+                format!(
+                    "the first row is at {time} s, but a trace must start at 0 s: add a row \
+                     `0,<{value_column}>` saying the load before {time} s"
+                ),
+            )
+            .field(TIME_COLUMN));
+        }
         if let Some(&(previous, _)) = points.last() {
             if time <= previous {
                 let after = previous_line.map_or(String::new(), |l| format!(" on line {l}"));
@@ -150,35 +161,63 @@ pub fn parse_trace(
     Ok(points)
 }
 
-/// The 1-based line on which the record at `position` starts.
-///
-/// The csv reader reports where it *started reading* a record, which is before any comment or
-/// empty lines it skipped on the way; skip them the same way so that messages name the line the
-/// user sees.
-fn physical_line(bytes: &[u8], position: &csv::Position) -> usize {
-    let start = usize::try_from(position.byte()).map_or(bytes.len(), |b| b.min(bytes.len()));
-    let mut at = start;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'#' => {
-                at = bytes[at..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(bytes.len(), |p| at + p + 1);
-            }
-            b'\n' | b'\r' => at += 1,
-            _ => break,
+/// Physical line numbers of records, counted incrementally: the csv reader hands out records in
+/// file order, so each newline is counted once and reading a trace stays linear in its size
+/// (counting from the start of the file for every record made a week at 1 s, 604,800 rows, take
+/// many minutes).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    /// A byte offset already counted up to, and the 1-based line it is on.
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            at: 0,
+            line: 1,
         }
     }
-    let at = at.min(bytes.len());
-    // Count from the start rather than trusting the reader's line counter: both must agree
-    // with what an editor shows.
-    bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1
+
+    /// The 1-based line on which the record at `position` starts.
+    ///
+    /// The csv reader reports where it *started reading* a record, which is before any comment
+    /// or empty lines it skipped on the way; skip them the same way so that messages name the
+    /// line the user sees. Positions must not go backwards (they do not: records come in order);
+    /// one that does is counted from the start again, so the answer is right regardless.
+    fn line_of(&mut self, position: &csv::Position) -> usize {
+        let bytes = self.bytes;
+        let start = usize::try_from(position.byte()).map_or(bytes.len(), |b| b.min(bytes.len()));
+        let mut at = start;
+        while at < bytes.len() {
+            match bytes[at] {
+                b'#' => {
+                    at = memchr_newline(&bytes[at..]).map_or(bytes.len(), |p| at + p + 1);
+                }
+                b'\n' | b'\r' => at += 1,
+                _ => break,
+            }
+        }
+        let at = at.min(bytes.len());
+        if at < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += bytes[self.at..at].iter().filter(|&&b| b == b'\n').count();
+        self.at = at;
+        self.line
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
 }
 
 /// A CSV-level failure (invalid UTF-8, I/O), with its line when the reader knows it.
 fn csv_error(bytes: &[u8], shown_as: &str, e: &csv::Error) -> InputError {
-    let line = e.position().map(|p| physical_line(bytes, p));
+    let line = e.position().map(|p| LineCounter::new(bytes).line_of(p));
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => format!("not valid UTF-8 text: {err}"),
         csv::ErrorKind::Io(err) => format!("cannot read trace: {err}"),
@@ -229,11 +268,11 @@ mod tests {
     }
 
     #[test]
-    fn accepts_comments_blanks_spaces_and_a_late_start() {
-        let text = "# a comment\n\n time_s , clients \n# another\n10, 1\n\n  \n20 ,2.5\n1e2,0\n";
+    fn accepts_comments_blanks_and_spaces() {
+        let text = "# a comment\n\n time_s , clients \n# another\n0, 1\n\n  \n20 ,2.5\n1e2,0\n";
         assert_eq!(
             parse(text).unwrap(),
-            vec![(10.0, 1.0), (20.0, 2.5), (100.0, 0.0)]
+            vec![(0.0, 1.0), (20.0, 2.5), (100.0, 0.0)]
         );
         assert_eq!(
             parse("time_s,clients\r\n0,1\r\n5,2\r\n").unwrap(),
@@ -326,6 +365,35 @@ mod tests {
         // Negative zero is zero.
         let points = parse("time_s,clients\n-0,-0\n").unwrap();
         assert!(points[0].0.is_sign_positive() && points[0].1.is_sign_positive());
+    }
+
+    #[test]
+    fn a_trace_starting_after_0_s_is_refused() {
+        let e = err("# c\ntime_s,clients\n\n60,5\n120,6\n");
+        assert_eq!(at(&e), (Some(4), Some("time_s")));
+        assert_eq!(
+            e.message,
+            "the first row is at 60 s, but a trace must start at 0 s: add a row `0,<clients>` \
+             saying the load before 60 s"
+        );
+        let e = parse_trace(b"time_s,rate\n1e-9,3\n", "r.csv", "rate").unwrap_err();
+        assert!(e.message.contains("`0,<rate>`"), "{e}");
+    }
+
+    #[test]
+    fn line_numbers_stay_right_over_long_traces() {
+        // Counting is incremental: check it against a direct count far into a file.
+        let mut text = String::from("time_s,clients\n");
+        for i in 0..5000 {
+            if i % 7 == 0 {
+                text.push_str("# comment\n\n");
+            }
+            text.push_str(&format!("{i},1\r\n"));
+        }
+        text.push_str("4999,1\n");
+        let e = err(&text);
+        assert_eq!(e.line, Some(text.lines().count()), "{e}");
+        assert_eq!(e.field.as_deref(), Some("time_s"));
     }
 
     #[test]
