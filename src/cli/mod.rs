@@ -58,7 +58,9 @@ pub enum Command {
         /// Seed of all random streams (overrides the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// Output folder (created; files in it are replaced atomically).
+        /// Output folder, written as a whole: the run goes into a temporary sibling folder that
+        /// then replaces DIR, so DIR holds one complete run, the previous one or this one. An
+        /// existing DIR must be a run folder or empty.
         #[arg(long, value_name = "DIR", default_value = "out/run")]
         out: PathBuf,
     },

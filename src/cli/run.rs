@@ -41,6 +41,10 @@ pub fn run(args: &ScenarioArgs, seed: Option<u64>, out: &Path) -> ExitCode {
         Ok(l) => l,
         Err(e) => return input_error(&e),
     };
+    // Refuse an --out that a run must not replace before spending the run's time.
+    if let Err(e) = crate::report::output::check_run_folder(out) {
+        return input_error(&InputError::new("--out", e.to_string()));
+    }
     let output = Simulation::new(&loaded.scenario, loaded.mixes.clone()).run();
     if let Err(e) = output.write_to(out, &loaded.resolved_toml()) {
         eprintln!("error: cannot write results to {}: {e}", out.display());

@@ -1,6 +1,6 @@
 //! What a run produces, and how it is written to its folder.
 
-use super::atomic::write_atomic;
+use super::atomic::AtomicDir;
 use super::provenance::Provenance;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -289,25 +289,71 @@ impl RunOutput {
         String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
     }
 
-    /// Writes `scenario.toml` (the resolved scenario), `timeseries.csv`, `nodes.csv`,
-    /// `actions.csv` and `summary.json` into `dir`, creating it, each file atomically. The
-    /// summary goes last: its presence marks a complete run folder.
+    /// Writes the run folder `dir`: `scenario.toml` (the resolved scenario), `timeseries.csv`,
+    /// `nodes.csv`, `actions.csv` and `summary.json`, as one unit: they are written into a
+    /// temporary sibling folder that then takes the name `dir` (see [`AtomicDir`]), so `dir`
+    /// holds either the previous run whole or this one whole, never a mix, and a failed write
+    /// leaves no temporary behind. An existing `dir` is replaced whole (figures drawn from the
+    /// previous run included), but only if it is a run folder or empty ([`check_run_folder`]).
+    /// Parents are created. Callers that rewrite their folder repeatedly (a live run, every
+    /// period) call this each time.
     pub fn write_to(&self, dir: &Path, resolved_scenario_toml: &str) -> io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let files = [
-            ("scenario.toml", resolved_scenario_toml.to_string()),
-            ("timeseries.csv", self.timeseries_csv()),
-            ("nodes.csv", self.nodes_csv()),
-            ("actions.csv", self.actions_csv()),
-            (
-                "summary.json",
-                self.summary_json_with_provenance(resolved_scenario_toml),
-            ),
+        let dir = check_run_folder(dir)?;
+        let out = AtomicDir::create(&dir)?;
+        // One file's text at a time in memory.
+        let files: [(&str, &dyn Fn() -> String); 5] = [
+            ("scenario.toml", &|| resolved_scenario_toml.to_string()),
+            ("timeseries.csv", &|| self.timeseries_csv()),
+            ("nodes.csv", &|| self.nodes_csv()),
+            ("actions.csv", &|| self.actions_csv()),
+            ("summary.json", &|| {
+                self.summary_json_with_provenance(resolved_scenario_toml)
+            }),
         ];
         for (name, text) in files {
-            write_atomic(&dir.join(name), text.as_bytes())?;
+            out.write_file(name, text().as_bytes())?;
         }
-        Ok(())
+        out.commit()
+    }
+}
+
+/// The files that mark a folder as one that reconf wrote for a run (a sweep's failed run holds
+/// `error.txt` alone).
+pub const RUN_FOLDER_MARKERS: [&str; 3] = ["summary.json", "scenario.toml", "error.txt"];
+
+/// Checks that a run may be written to `dir`, which it replaces whole: `dir` does not exist, is
+/// an empty folder, or is a run folder (it holds one of [`RUN_FOLDER_MARKERS`]). Anything else
+/// (`--out .`, a folder of the user's own files) is refused with an `InvalidInput` error rather
+/// than deleted. Returns the folder to write: `dir`, or the folder a symbolic link `dir` points
+/// to. Cheap: the CLI calls it before running, to refuse a bad `--out` at once (exit 2).
+pub fn check_run_folder(dir: &Path) -> io::Result<std::path::PathBuf> {
+    let refuse = |why: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} {why}", dir.display()),
+        ))
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(dir.to_path_buf()),
+        Err(e) => return Err(e),
+        Ok(m) => m,
+    };
+    let real = if meta.file_type().is_symlink() {
+        std::fs::canonicalize(dir)?
+    } else {
+        dir.to_path_buf()
+    };
+    if !real.is_dir() {
+        return refuse("exists and is not a folder");
+    }
+    let empty = std::fs::read_dir(&real)?.next().is_none();
+    if empty || RUN_FOLDER_MARKERS.iter().any(|m| real.join(m).exists()) {
+        Ok(real)
+    } else {
+        refuse(
+            "exists and is not a run folder (no summary.json, scenario.toml or error.txt), so \
+             it is not replaced: choose another output folder, or empty it",
+        )
     }
 }
 

@@ -1,0 +1,226 @@
+//! Regression tests of issue 11 (hardening): each case found by trying reconf as an attacker or
+//! a careless user would, at the level of the `reconf` command.
+
+use common::{reconf, stderr};
+mod common;
+use std::path::Path;
+use std::process::Command;
+
+fn file(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const SMALL: &str = r#"
+name = "small"
+duration_s = 120
+
+[[apps]]
+name = "shop"
+
+[apps.clients]
+mix = "bidding"
+profile = { kind = "constant", value = 50 }
+
+[[apps.tiers]]
+name = "web"
+demand = { dist = "exponential", mean_ms = 2 }
+
+[[apps.tiers]]
+name = "db"
+demand = { dist = "exponential", mean_ms = 4 }
+"#;
+
+/// Bad input: exit code 2, one line containing each of `expect`, no panic.
+fn assert_rejected(dir: &Path, args: &[&str], expect: &[&str]) -> String {
+    let o = reconf(args, dir);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: `{err}` should contain `{e}`");
+    }
+    err
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn seed_of(run: &Path) -> (u64, String) {
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let toml = std::fs::read_to_string(run.join("scenario.toml")).unwrap();
+    let line = toml
+        .lines()
+        .find(|l| l.starts_with("seed = "))
+        .unwrap()
+        .to_string();
+    (s["seed"].as_u64().unwrap(), line)
+}
+
+// --- 1. A run folder is all old or all new -------------------------------------------------
+
+#[test]
+fn a_rerun_replaces_the_run_folder_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sc = file(d, "small.toml", SMALL);
+    let o = reconf(&["run", &sc, "--out", "out/run", "--seed", "3"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // What a previous run or a plot left in the folder does not survive the next run.
+    std::fs::write(d.join("out/run/error.txt"), "old").unwrap();
+    std::fs::create_dir(d.join("out/run/figures")).unwrap();
+    let o = reconf(&["run", &sc, "--out", "out/run", "--seed", "4"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        names(&d.join("out/run")),
+        [
+            "actions.csv",
+            "nodes.csv",
+            "scenario.toml",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+    assert_eq!(seed_of(&d.join("out/run")), (4, "seed = 4".to_string()));
+    assert_eq!(names(&d.join("out")), ["run"], "no temporaries left");
+}
+
+#[test]
+fn an_out_folder_that_is_not_a_run_folder_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sc = file(d, "small.toml", SMALL);
+    std::fs::create_dir(d.join("mine")).unwrap();
+    std::fs::write(d.join("mine/thesis.tex"), "precious").unwrap();
+    assert_rejected(
+        d,
+        &["run", &sc, "--out", "mine"],
+        &["--out", "mine", "not a run folder"],
+    );
+    assert_eq!(names(&d.join("mine")), ["thesis.tex"]);
+    std::fs::write(d.join("plain"), "a file").unwrap();
+    assert_rejected(d, &["run", &sc, "--out", "plain"], &["not a folder"]);
+    // An empty folder is fine.
+    std::fs::create_dir(d.join("empty")).unwrap();
+    let o = reconf(&["run", &sc, "--out", "empty"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_run_killed_at_any_point_leaves_the_old_run_or_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A fine time series makes writing take a noticeable share of the run.
+    let text = SMALL.replace(
+        "duration_s = 120",
+        "duration_s = 600\nreport_interval_s = 0.01",
+    );
+    let sc = file(d, "small.toml", &text);
+    let o = reconf(&["run", &sc, "--out", "out", "--seed", "1"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let started = std::time::Instant::now();
+    let o = reconf(&["run", &sc, "--out", "timing", "--seed", "2"], d);
+    assert!(o.status.success());
+    let full = started.elapsed();
+    std::fs::remove_dir_all(d.join("timing")).unwrap();
+    let mut seen_new = false;
+    for k in 0..16u32 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reconf"))
+            .args(["run", &sc, "--out", "out", "--seed", &(10 + k).to_string()])
+            .current_dir(d)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * k / 12);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let (seed, line) = seed_of(&d.join("out"));
+        assert_eq!(
+            line,
+            format!("seed = {seed}"),
+            "summary and scenario of one run"
+        );
+        assert!(seed == 1 || seed >= 10, "{seed}");
+        seen_new |= seed >= 10;
+        assert_eq!(
+            names(&d.join("out")),
+            [
+                "actions.csv",
+                "nodes.csv",
+                "scenario.toml",
+                "summary.json",
+                "timeseries.csv"
+            ]
+        );
+    }
+    assert!(seen_new, "some run finished before its kill");
+    // Temporaries of killed runs are removed by the next write.
+    let o = reconf(&["run", &sc, "--out", "out", "--seed", "5"], d);
+    assert!(o.status.success());
+    let leftovers: Vec<String> = names(d)
+        .into_iter()
+        .filter(|n| n.starts_with(".out."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A full disk while writing: on a 400 KB tmpfs (in a private mount namespace) a run too big
+/// for it fails with exit 1 and leaves the previous run whole, and no temporary.
+#[test]
+fn a_full_disk_leaves_the_previous_run_whole() {
+    let probe = Command::new("unshare")
+        .args(["--mount", "--map-root-user", "true"])
+        .output();
+    if !probe.map(|o| o.status.success()).unwrap_or(false) {
+        eprintln!("SKIPPED: cannot make a private mount namespace (unshare --mount)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sc = file(d, "small.toml", SMALL);
+    std::fs::create_dir(d.join("disk")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_reconf");
+    let script = format!(
+        "mount -t tmpfs -o size=400k tmpfs disk || exit 99
+         {bin} run {sc} --out disk/run --seed 3 2>/dev/null || exit 98
+         {bin} run {sc} --out disk/run --seed 4 --set duration_s=600 --set report_interval_s=0.01 2>err.txt
+         echo \"status=$?\"
+         ls -A disk; ls -A disk/run
+         grep '^seed' disk/run/scenario.toml
+         grep '\"seed\"' disk/run/summary.json"
+    );
+    let o = Command::new("unshare")
+        .args(["--mount", "--map-root-user", "sh", "-c", &script])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out} {}", stderr(&o));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "status=1",
+            "run",
+            "actions.csv",
+            "nodes.csv",
+            "scenario.toml",
+            "summary.json",
+            "timeseries.csv",
+            "seed = 3",
+            "  \"seed\": 3,"
+        ],
+        "{out}"
+    );
+    let err = std::fs::read_to_string(d.join("err.txt")).unwrap();
+    assert!(err.contains("cannot write results to disk/run"), "{err}");
+}
