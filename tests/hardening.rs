@@ -224,3 +224,163 @@ fn a_full_disk_leaves_the_previous_run_whole() {
     let err = std::fs::read_to_string(d.join("err.txt")).unwrap();
     assert!(err.contains("cannot write results to disk/run"), "{err}");
 }
+
+// --- 2. and 7. Traces ------------------------------------------------------------------------
+
+#[test]
+fn a_trace_starting_after_0_s_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    file(d, "late.csv", "time_s,clients\n60,10\n120,20\n");
+    let sc = file(
+        d,
+        "small.toml",
+        &SMALL.replace(
+            "{ kind = \"constant\", value = 50 }",
+            "{ kind = \"trace\", file = \"late.csv\" }",
+        ),
+    );
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &["late.csv:2", "time_s", "first row is at 60 s", "must start at 0 s"],
+    );
+    let steps = SMALL.replace(
+        "{ kind = \"constant\", value = 50 }",
+        "{ kind = \"steps\", points = [[60, 10]] }",
+    );
+    let sc = file(d, "steps.toml", &steps);
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &["steps.toml:10", "profile.points[0][0]", "must start at 0 s"],
+    );
+}
+
+#[test]
+fn a_long_trace_validates() {
+    // A week at 1 s: 604,800 rows (the quadratic reader took tens of minutes).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut csv = String::from("time_s,clients\n");
+    for i in 0..604_800 {
+        csv.push_str(&format!("{i},{}\n", 10 + i % 7));
+    }
+    file(d, "week.csv", &csv);
+    let o = reconf(
+        &[
+            "validate",
+            &file(d, "small.toml", SMALL),
+            "--set",
+            "apps[0].clients.profile={kind=\"trace\", file=\"week.csv\"}",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+// --- 6. Paths ---------------------------------------------------------------------------------
+
+#[test]
+fn a_trace_given_with_set_shows_the_path_looked_for_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("scenarios")).unwrap();
+    let sc = file(&d.join("scenarios"), "small.toml", SMALL);
+    file(d, "here.csv", "time_s,clients\n0,10\n");
+    let looked_for = std::fs::canonicalize(d)
+        .unwrap()
+        .join("scenarios/here.csv")
+        .display()
+        .to_string();
+    let err = assert_rejected(
+        d,
+        &[
+            "validate",
+            &sc,
+            "--set",
+            "apps[0].clients.profile={kind=\"trace\", file=\"here.csv\"}",
+        ],
+        &[
+            &format!("cannot read trace {looked_for}:"),
+            "named by --set apps[0].clients.profile=",
+            "relative to the scenario's folder",
+        ],
+    );
+    assert!(err.starts_with("error: here.csv: "), "{err}");
+    // The same path relative to the scenario's folder works.
+    let o = reconf(
+        &[
+            "validate",
+            &sc,
+            "--set",
+            "apps[0].clients.profile={kind=\"trace\", file=\"../here.csv\"}",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+// --- 5. Messages ------------------------------------------------------------------------------
+
+#[test]
+fn every_message_says_what_is_wrong_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let control = format!("# a comment with a \u{1} in it\n{SMALL}");
+    let sc = file(d, "control.toml", &control);
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &["control.toml:1: ", "control character U+0001 at column 20"],
+    );
+    let mut bytes = SMALL.as_bytes().to_vec();
+    let at = SMALL.find("small").unwrap();
+    bytes[at] = 0xff;
+    std::fs::write(d.join("latin.toml"), bytes).unwrap();
+    assert_rejected(
+        d,
+        &["validate", "latin.toml"],
+        &["latin.toml:2: ", "not valid UTF-8", "0xFF at column 9"],
+    );
+    let sc = file(d, "nodur.toml", &SMALL.replace("duration_s = 120", ""));
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &[
+            "nodur.toml:1: ",
+            "field `duration_s`",
+            "missing key `duration_s`",
+            "top level",
+        ],
+    );
+}
+
+// --- 7. Small ones ----------------------------------------------------------------------------
+
+#[test]
+fn a_seed_too_large_for_toml_is_refused_as_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sc = file(d, "small.toml", SMALL);
+    let o = reconf(&["run", &sc, "--seed", "18446744073709551615", "--out", "out"], d);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("'--seed <SEED>'"), "{err}");
+    assert!(err.contains("0..=9223372036854775807"), "{err}");
+    assert!(!err.contains("--set"), "{err}");
+    assert!(!d.join("out").exists());
+    // The largest seed TOML holds runs and is stored as given.
+    let o = reconf(
+        &["run", &sc, "--seed", "9223372036854775807", "--out", "out"],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resolved = std::fs::read_to_string(d.join("out/scenario.toml")).unwrap();
+    assert!(resolved.contains("seed = 9223372036854775807"), "{resolved}");
+    assert_rejected(
+        d,
+        &["validate", &sc, "--set", "seed=18446744073709551615"],
+        &["--set seed=18446744073709551615", "out of range"],
+    );
+}

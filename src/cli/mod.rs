@@ -55,8 +55,9 @@ pub enum Command {
     Run {
         #[command(flatten)]
         scenario: ScenarioArgs,
-        /// Seed of all random streams (overrides the scenario's `seed`).
-        #[arg(long)]
+        /// Seed of all random streams (overrides the scenario's `seed`), from 0 to
+        /// 9223372036854775807 (the largest TOML integer, so that scenario.toml can hold it).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
         seed: Option<u64>,
         /// Output folder, written as a whole: the run goes into a temporary sibling folder that
         /// then replaces DIR, so DIR holds one complete run, the previous one or this one. An

@@ -34,10 +34,57 @@ pub fn parse_document(src: &str, source: &str) -> Result<DocumentMut, InputError
         .map_err(|e| syntax_error(src, source, &e))
 }
 
-/// A TOML syntax error: the line from its span, no field.
+/// A TOML syntax error: the line from its span, no field. Some parser errors come without a
+/// message (a control character in a comment): say what is at the spot instead.
 fn syntax_error(src: &str, source: &str, e: &TomlError) -> InputError {
-    InputError::new(source, one_line(e.message()))
-        .at_line(e.span().map(|s| line_of_offset(src, s.start)))
+    let at = e.span().map(|s| s.start);
+    let mut message = one_line(e.message());
+    if message.is_empty() {
+        message = describe_position(src, at);
+    }
+    InputError::new(source, message).at_line(at.map(|a| line_of_offset(src, a)))
+}
+
+/// What is at byte `at` of `src`, for a parser error that says nothing: a control character is
+/// named by its code point, since it is invisible in an editor.
+fn describe_position(src: &str, at: Option<usize>) -> String {
+    let Some(at) = at.filter(|&a| a <= src.len() && src.is_char_boundary(a)) else {
+        return "invalid TOML".to_string();
+    };
+    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let column = src[line_start..at].chars().count() + 1;
+    match src[at..].chars().next() {
+        Some(c) if c.is_control() => format!(
+            "invalid TOML: control character U+{:04X} at column {column} (not allowed, even in \
+             a comment)",
+            c as u32
+        ),
+        Some(c) => format!("invalid TOML: unexpected `{c}` at column {column}"),
+        None => "invalid TOML: unexpected end of file".to_string(),
+    }
+}
+
+/// Scenario text from raw bytes: invalid UTF-8 is reported with the line and column where it
+/// starts.
+pub fn text_of(bytes: Vec<u8>, source: &str) -> Result<String, InputError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let bad = e.utf8_error().valid_up_to();
+        let line_start = bytes[..bad]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&bytes[line_start..bad]).chars().count() + 1;
+        let line = bytes[..bad].iter().filter(|&&b| b == b'\n').count() + 1;
+        InputError::new(
+            source,
+            format!(
+                "not valid UTF-8 text: byte 0x{:02X} at column {column} (save the file as UTF-8)",
+                bytes[bad]
+            ),
+        )
+        .at_line(Some(line))
+    })
 }
 
 /// A well-formed document that does not fit `T`.
@@ -71,13 +118,21 @@ fn data_error(
         line = line_of(src, &field).or(span_line);
     } else if let Some(missing) = quoted_after(&message, "missing field") {
         // The key is not in the file: point at the table that should hold it. A key missing at
-        // the top level has no better line than none.
+        // the top level belongs before the first table: point at line 1 and say so.
         locate::push_key(&mut field, &missing);
-        line = if path.is_empty() {
-            None
-        } else {
-            line_of(src, &path).or(span_line)
-        };
+        if path.is_empty() {
+            line = Some(1);
+            return InputError::new(
+                source,
+                format!(
+                    "missing key `{missing}`: it is required at the top level of the file \
+                     (before the first [table])"
+                ),
+            )
+            .at_line(line)
+            .field(field);
+        }
+        line = line_of(src, &path).or(span_line);
     } else if let Some(variant) = quoted_after(&message, "unknown variant") {
         // Point at the tag holding the unknown variant (`kind = "..."`) when there is one.
         if let Some(key) = locate::variant_key(src, &path, &variant) {
@@ -301,7 +356,12 @@ points = [[0.0, 1.0], [60.0, 5.0]]
         assert_at(&e, Some(4), Some("engine.horizon_s"));
 
         let e = error_with(1, "");
-        assert_at(&e, None, Some("name"));
+        assert_at(&e, Some(1), Some("name"));
+        assert_eq!(
+            e.message,
+            "missing key `name`: it is required at the top level of the file (before the first \
+             [table])"
+        );
 
         let e = error_with(21, "tiers = [{ points = [] }]");
         assert_at(&e, Some(21), Some("apps[1].tiers[0].cores"));
@@ -347,6 +407,32 @@ points = [[0.0, 1.0], [60.0, 5.0]]
         assert_eq!(e.field, None);
         assert_eq!(e.line, Some(3), "{e}");
         assert!(!e.message.contains('\n'));
+    }
+
+    #[test]
+    fn messageless_parser_errors_say_what_is_at_the_spot() {
+        let e = from_toml_str::<Scenario>("# a \u{1} comment\nname = 1\n", "s.toml").unwrap_err();
+        assert_at(&e, Some(1), None);
+        assert_eq!(
+            e.message,
+            "invalid TOML: control character U+0001 at column 5 (not allowed, even in a comment)"
+        );
+        let e = parse_document("a = 1\n# \u{7f}\n", "s.toml").unwrap_err();
+        assert_at(&e, Some(2), None);
+        assert!(e.message.contains("U+007F"), "{e}");
+        assert_eq!(describe_position("ab", Some(2)), "invalid TOML: unexpected end of file");
+        assert_eq!(describe_position("ab", None), "invalid TOML");
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_line_and_column() {
+        let e = text_of(b"a = 1\nname = \"\xc3\xa9\xff\"\n".to_vec(), "s.toml").unwrap_err();
+        assert_at(&e, Some(2), None);
+        assert_eq!(
+            e.message,
+            "not valid UTF-8 text: byte 0xFF at column 10 (save the file as UTF-8)"
+        );
+        assert_eq!(text_of(b"ok".to_vec(), "s.toml").unwrap(), "ok");
     }
 
     #[test]

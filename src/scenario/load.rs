@@ -33,8 +33,9 @@ impl Loaded {
 /// Loads the scenario file at `path` with `--set` assignments `sets` (applied in order).
 pub fn load(path: &Path, sets: &[String]) -> Result<Loaded, InputError> {
     let shown = path.display().to_string();
-    let src = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| InputError::new(&shown, format!("cannot read scenario: {e}")))?;
+    let src = super::deserialize::text_of(bytes, &shown)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_str(&src, &shown, &base, sets)
 }
@@ -92,13 +93,28 @@ fn locate_problem(p: Problem, src: &str, shown: &str, overrides: &[Override]) ->
     }
 }
 
+/// The scenario's folder as shown in messages (`.` rather than nothing).
+fn shown_folder(base_dir: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let folder = cwd.join(base_dir);
+    std::fs::canonicalize(&folder)
+        .unwrap_or(folder)
+        .display()
+        .to_string()
+}
+
 fn absolute(base_dir: &Path, file: &str) -> PathBuf {
     let p = Path::new(file);
-    let joined = if p.is_absolute() {
+    let mut joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
         base_dir.join(p)
     };
+    if joined.is_relative() {
+        if let Ok(cwd) = std::env::current_dir() {
+            joined = cwd.join(joined);
+        }
+    }
     std::fs::canonicalize(&joined).unwrap_or(joined)
 }
 
@@ -128,7 +144,16 @@ fn resolve_files(
                         None => shown.to_string(),
                     },
                 };
-                e.message = format!("{} (trace named by {origin})", e.message);
+                let rule = if Path::new(file).is_absolute() {
+                    String::new()
+                } else {
+                    format!(
+                        "; relative paths, in the file or in --set, are relative to the \
+                         scenario's folder {}",
+                        shown_folder(base_dir)
+                    )
+                };
+                e.message = format!("{} (named by {origin}{rule})", e.message);
                 e
             })?;
             let points: Vec<[f64; 2]> = points.into_iter().map(|(t, v)| [t, v]).collect();
@@ -163,7 +188,10 @@ fn build_mixes(
                     locate_problem(
                         Problem {
                             path: format!("apps[{ai}].clients.table_file"),
-                            message: format!("cannot read transition table {file}: {e}"),
+                            message: format!(
+                                "cannot read transition table {file}: {e} (a relative \
+                                 table_file is relative to the scenario's folder)"
+                            ),
                         },
                         src,
                         shown,

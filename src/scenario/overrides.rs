@@ -106,8 +106,20 @@ fn parse_value(text: &str) -> Result<Value, String> {
                 .collect::<Vec<_>>()
                 .join("; ")
         )),
+        Err(_) if is_integer_text(text) => Err(format!(
+            "`{text}` is out of range: TOML integers are from {} to {}",
+            i64::MIN,
+            i64::MAX
+        )),
         Err(_) => Ok(Value::from(text)),
     }
+}
+
+/// Digits with an optional sign: an integer, whatever its size (so a too large one is an error,
+/// not silently the string of its digits).
+fn is_integer_text(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `walked` renders the first `depth` segments, for messages.
@@ -391,6 +403,20 @@ cores = 4
             reparsed(&d)["apps"][0]["tiers"][1]["cores"].as_integer(),
             Some(9)
         );
+    }
+
+    #[test]
+    fn integers_too_large_for_toml_are_errors_not_strings() {
+        let e = set_err("seed=18446744073709551615");
+        assert!(
+            e.message
+                .contains("`18446744073709551615` is out of range: TOML integers are from"),
+            "{e}"
+        );
+        set_err("seed=-9223372036854775809");
+        let mut d = doc();
+        set(&mut d, "seed=9223372036854775807");
+        assert_eq!(reparsed(&d)["seed"].as_integer(), Some(i64::MAX));
     }
 
     #[test]

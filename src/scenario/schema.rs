@@ -219,13 +219,16 @@ impl Distribution {
 pub enum Profile {
     /// The same value all the time.
     Constant { value: f64 },
-    /// `points = [[time_s, value], ...]`: each value holds from its time until the next point.
+    /// `points = [[time_s, value], ...]`, the first at 0 s: each value holds from its time until
+    /// the next point.
     Steps { points: Vec<[f64; 2]> },
-    /// `points = [[time_s, value], ...]`: linear between points, held after the last one.
+    /// `points = [[time_s, value], ...]`, the first at 0 s: linear between points, held after
+    /// the last one.
     Ramp { points: Vec<[f64; 2]> },
     /// A CSV file with a header `time_s,clients` (closed loop) or `time_s,sessions_per_s` (open
-    /// loop), relative to the scenario file; `linear = true`
-    /// interpolates between rows like `ramp`, otherwise rows are steps.
+    /// loop), its first row at 0 s; `linear = true` interpolates between rows like `ramp`,
+    /// otherwise rows are steps. A relative `file` is relative to the scenario file's folder,
+    /// also when given with `--set` (not to the current folder); errors show the path looked for.
     Trace {
         file: String,
         #[serde(default)]

@@ -32,8 +32,12 @@ pub fn read_trace(
     shown_as: &str,
     value_column: &str,
 ) -> Result<Vec<(f64, f64)>, InputError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| InputError::new(shown_as, format!("cannot read trace: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        InputError::new(
+            shown_as,
+            format!("cannot read trace {}: {e}", path.display()),
+        )
+    })?;
     parse_trace(&bytes, shown_as, value_column)
 }
 
@@ -260,11 +264,13 @@ mod tests {
         let e = read_trace(&dir.path().join("absent.csv"), "absent.csv", "clients").unwrap_err();
         assert_eq!(e.source, "absent.csv");
         assert_eq!(e.line, None);
-        assert!(e.message.starts_with("cannot read trace: "), "{e}");
+        // The message shows the path that was looked for.
+        let looked_for = dir.path().join("absent.csv").display().to_string();
         assert!(
-            e.to_string().starts_with("absent.csv: cannot read trace: "),
+            e.message.starts_with(&format!("cannot read trace {looked_for}: ")),
             "{e}"
         );
+        assert!(e.to_string().starts_with("absent.csv: cannot read trace "), "{e}");
     }
 
     #[test]
