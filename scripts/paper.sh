@@ -5,8 +5,7 @@
 # seed 1 of each strategy. Run from the repository root; takes about 30 s on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-reconf=target/release/reconf
+. scripts/reconf-bin.sh
 rm -rf results/paper/ramp results/paper/steps
 for shape in ramp steps; do
   out=results/paper/$shape

@@ -7,8 +7,7 @@
 # Usage: scripts/refresh-baselines.sh [NAME...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet
-reconf=${CARGO_TARGET_DIR:-target}/release/reconf
+. scripts/reconf-bin.sh
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
     for f in scenarios/sweeps/gate/*.toml; do names+=("$(basename "$f" .toml)"); done

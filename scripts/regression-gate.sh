@@ -4,11 +4,15 @@
 # paired per seed, see `reconf compare --help`). Fails (exit 1) when a metric is worse beyond its
 # 95% confidence interval and tolerance, or when a baseline is missing (exit 2). The full table
 # goes to the log, the verdicts to $work/<name>/verdict.json.
-# Usage: scripts/regression-gate.sh [RECONF_BINARY]   (default: the release binary where cargo
-# puts it, $CARGO_TARGET_DIR or target/)
+# Usage: scripts/regression-gate.sh [RECONF_BINARY]   (default: build it and use the binary cargo
+# reports, wherever its target folder is: scripts/reconf-bin.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reconf=${1:-${CARGO_TARGET_DIR:-target}/release/reconf}
+if [[ $# -ge 1 ]]; then
+    reconf=$1
+else
+    . scripts/reconf-bin.sh
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for sweep in scenarios/sweeps/gate/*.toml; do

@@ -384,3 +384,51 @@ fn a_seed_too_large_for_toml_is_refused_as_the_seed() {
         &["--set seed=18446744073709551615", "out of range"],
     );
 }
+
+// --- 8. Scripts -------------------------------------------------------------------------------
+
+#[test]
+fn scripts_find_the_binary_where_cargo_puts_it() {
+    // No script assumes ./target: they all ask cargo (scripts/reconf-bin.sh).
+    let mut scripts: Vec<_> = std::fs::read_dir(common::repo("scripts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    scripts.push(common::repo(".ci/run"));
+    for s in &scripts {
+        let text = std::fs::read_to_string(s).unwrap();
+        assert!(
+            !text.contains("target/release"),
+            "{} assumes target/release",
+            s.display()
+        );
+    }
+    // reconf-bin.sh takes the path from cargo's build report: a stand-in cargo reports a
+    // binary in a target folder of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let exe = d.join("elsewhere/release/reconf");
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    std::fs::write(&exe, "#!/bin/sh\necho fake reconf\n").unwrap();
+    let cargo = format!(
+        "#!/bin/sh\necho '{{\"reason\":\"compiler-artifact\",\"executable\":null}}'\n\
+         echo '{{\"reason\":\"compiler-artifact\",\"target\":{{\"name\":\"reconf\"}},\"executable\":\"{}\",\"fresh\":true}}'\n\
+         echo '{{\"reason\":\"build-finished\",\"success\":true}}'\n",
+        exe.display()
+    );
+    std::fs::create_dir(d.join("bin")).unwrap();
+    std::fs::write(d.join("bin/cargo"), cargo).unwrap();
+    for f in [d.join("bin/cargo"), exe.clone()] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", d.join("bin").display(), std::env::var("PATH").unwrap());
+    let o = Command::new("bash")
+        .args(["-c", ". scripts/reconf-bin.sh && \"$reconf\""])
+        .current_dir(common::repo(""))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "fake reconf\n");
+}
