@@ -243,7 +243,12 @@ fn a_trace_starting_after_0_s_is_refused_at_load() {
     assert_rejected(
         d,
         &["validate", &sc],
-        &["late.csv:2", "time_s", "first row is at 60 s", "must start at 0 s"],
+        &[
+            "late.csv:2",
+            "time_s",
+            "first row is at 60 s",
+            "must start at 0 s",
+        ],
     );
     let steps = SMALL.replace(
         "{ kind = \"constant\", value = 50 }",
@@ -363,7 +368,10 @@ fn a_seed_too_large_for_toml_is_refused_as_the_seed() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sc = file(d, "small.toml", SMALL);
-    let o = reconf(&["run", &sc, "--seed", "18446744073709551615", "--out", "out"], d);
+    let o = reconf(
+        &["run", &sc, "--seed", "18446744073709551615", "--out", "out"],
+        d,
+    );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("'--seed <SEED>'"), "{err}");
@@ -377,7 +385,10 @@ fn a_seed_too_large_for_toml_is_refused_as_the_seed() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let resolved = std::fs::read_to_string(d.join("out/scenario.toml")).unwrap();
-    assert!(resolved.contains("seed = 9223372036854775807"), "{resolved}");
+    assert!(
+        resolved.contains("seed = 9223372036854775807"),
+        "{resolved}"
+    );
     assert_rejected(
         d,
         &["validate", &sc, "--set", "seed=18446744073709551615"],
@@ -422,7 +433,11 @@ fn scripts_find_the_binary_where_cargo_puts_it() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let path = format!("{}:{}", d.join("bin").display(), std::env::var("PATH").unwrap());
+    let path = format!(
+        "{}:{}",
+        d.join("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
     let o = Command::new("bash")
         .args(["-c", ". scripts/reconf-bin.sh && \"$reconf\""])
         .current_dir(common::repo(""))

@@ -74,7 +74,10 @@ pub fn text_of(bytes: Vec<u8>, source: &str) -> Result<String, InputError> {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&bytes[line_start..bad]).chars().count() + 1;
+        let column = String::from_utf8_lossy(&bytes[line_start..bad])
+            .chars()
+            .count()
+            + 1;
         let line = bytes[..bad].iter().filter(|&&b| b == b'\n').count() + 1;
         InputError::new(
             source,
@@ -420,7 +423,10 @@ points = [[0.0, 1.0], [60.0, 5.0]]
         let e = parse_document("a = 1\n# \u{7f}\n", "s.toml").unwrap_err();
         assert_at(&e, Some(2), None);
         assert!(e.message.contains("U+007F"), "{e}");
-        assert_eq!(describe_position("ab", Some(2)), "invalid TOML: unexpected end of file");
+        assert_eq!(
+            describe_position("ab", Some(2)),
+            "invalid TOML: unexpected end of file"
+        );
         assert_eq!(describe_position("ab", None), "invalid TOML");
     }
 

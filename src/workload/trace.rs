@@ -267,10 +267,14 @@ mod tests {
         // The message shows the path that was looked for.
         let looked_for = dir.path().join("absent.csv").display().to_string();
         assert!(
-            e.message.starts_with(&format!("cannot read trace {looked_for}: ")),
+            e.message
+                .starts_with(&format!("cannot read trace {looked_for}: ")),
             "{e}"
         );
-        assert!(e.to_string().starts_with("absent.csv: cannot read trace "), "{e}");
+        assert!(
+            e.to_string().starts_with("absent.csv: cannot read trace "),
+            "{e}"
+        );
     }
 
     #[test]
