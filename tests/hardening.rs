@@ -196,7 +196,7 @@ fn a_full_disk_leaves_the_previous_run_whole() {
          echo \"status=$?\"
          ls -A disk; ls -A disk/run
          grep '^seed' disk/run/scenario.toml
-         grep '\"seed\"' disk/run/summary.json"
+         grep -m1 '\"seed\"' disk/run/summary.json"
     );
     let o = Command::new("unshare")
         .args(["--mount", "--map-root-user", "sh", "-c", &script])
@@ -446,4 +446,69 @@ fn scripts_find_the_binary_where_cargo_puts_it() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "fake reconf\n");
+}
+
+// --- 4. Simulated time that stands still is refused at load ---------------------------------
+
+#[test]
+fn scenarios_that_would_stop_simulated_time_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let frozen = SMALL
+        .replace("duration_s = 120", "duration_s = 1")
+        .replace("value = 50", "value = 1")
+        .replace(
+            "mix = \"bidding\"",
+            "mix = \"bidding\"\nthink = { dist = \"deterministic\", mean_ms = 0 }",
+        )
+        .replace("mean_ms = 2 }", "mean_ms = 0 }")
+        .replace("mean_ms = 4 }", "mean_ms = 0 }");
+    let sc = file(d, "frozen.toml", &frozen);
+    assert_rejected(
+        d,
+        &["run", &sc, "--out", "out"],
+        &[
+            "frozen.toml:10",
+            "apps[0].clients.think",
+            "simulated time would stand still",
+        ],
+    );
+    assert!(!d.join("out").exists());
+    // Below the 1 ns resolution is 0.
+    let sc = file(d, "tiny.toml", &frozen.replace("mean_ms = 0 }", "mean_ms = 1e-9 }"));
+    assert_rejected(d, &["validate", &sc], &["stand still"]);
+    // One demand above 0 is enough for time to move.
+    let sc = file(
+        d,
+        "moving.toml",
+        &frozen.replacen("mean_ms = 0 }", "mean_ms = 0.001 }", 2),
+    );
+    let o = reconf(&["validate", &sc], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A control period of a nanosecond.
+    let sc = file(
+        d,
+        "period.toml",
+        &format!("{SMALL}\n[policy]\nname = \"static\"\nperiod_s = 1e-9\n"),
+    );
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &["period.toml:22", "policy.period_s", "at least 0.001 s"],
+    );
+    // Open-loop arrivals closer than a nanosecond.
+    let sc = file(
+        d,
+        "flood.toml",
+        &SMALL.replace(
+            "mix = \"bidding\"",
+            "mix = \"bidding\"\nloop_kind = \"open\"",
+        )
+        .replace("value = 50", "value = 1e12"),
+    );
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &["apps[0].clients.profile", "1 ns time resolution"],
+    );
 }

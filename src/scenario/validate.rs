@@ -17,6 +17,19 @@ pub struct Problem {
 const MIN_REPORT_INTERVAL_S: f64 = 0.001;
 const MAX_REPORT_ROWS: f64 = 1e7;
 
+/// A control period shorter than a millisecond, or more than ten million of them, is a mistake:
+/// `policy.period_s = 1e-9` made a run that never ended.
+const MIN_PERIOD_S: f64 = 0.001;
+const MAX_PERIODS: f64 = 1e7;
+
+/// Simulated time is counted in whole nanoseconds: a mean duration below half of one rounds
+/// every draw of a deterministic duration to 0, and nearly every draw of a random one.
+const RESOLUTION_MS: f64 = 0.5e-6;
+
+/// An open loop whose arrivals are closer than the time resolution on average never gets
+/// past its first instant.
+const MAX_SESSIONS_PER_S: f64 = 1e9;
+
 fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
         path: path.into(),
@@ -427,10 +440,77 @@ pub fn policy_params(
         .collect()
 }
 
+/// Refuses what would make simulated time stand still (issue 11: such runs never ended):
+/// a closed loop whose think time and every CPU demand are 0 (each user's requests complete at
+/// the instant they are issued, and the next one is issued at that same instant, forever), and
+/// an open loop whose arrivals come faster than one per nanosecond. A control period that is too
+/// short is refused by [`check_policy`]; a run that stalls in a way no load-time check sees is
+/// stopped at run time by the simulator.
+pub fn check_progress(sc: &Scenario) -> Result<(), Problem> {
+    use super::schema::LoopKind;
+    for (ai, app) in sc.apps.iter().enumerate() {
+        let cp = format!("apps[{ai}].clients");
+        match app.clients.loop_kind {
+            LoopKind::Closed => {
+                let think_ms = app.clients.think.mean_ms();
+                let some_demand = app.tiers.iter().any(|t| {
+                    std::iter::once(&t.demand)
+                        .chain(t.write_demand.as_ref())
+                        .chain(t.demands.values())
+                        .any(|d| d.mean_ms() >= RESOLUTION_MS)
+                });
+                if think_ms < RESOLUTION_MS && !some_demand {
+                    return Err(problem(
+                        format!("{cp}.think"),
+                        format!(
+                            "the think time and every CPU demand of app `{}` are 0 (below the \
+                             1 ns time resolution): its users would issue requests that complete \
+                             at once, forever, and simulated time would stand still; give the \
+                             think time or some demand a mean above 0",
+                            app.name
+                        ),
+                    ));
+                }
+            }
+            LoopKind::Open => {
+                let peak = match &app.clients.profile {
+                    Profile::Constant { value } => *value,
+                    Profile::Steps { points } | Profile::Ramp { points } => {
+                        points.iter().map(|p| p[1]).fold(0.0, f64::max)
+                    }
+                    Profile::Trace { .. } => 0.0,
+                };
+                if peak > MAX_SESSIONS_PER_S {
+                    return Err(problem(
+                        format!("{cp}.profile"),
+                        format!(
+                            "{peak} sessions per second: arrivals closer than the 1 ns time \
+                             resolution would never let simulated time move; at most \
+                             {MAX_SESSIONS_PER_S:e}"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the policy section: a known policy, valid parameters, a positive period.
 pub fn check_policy(sc: &Scenario) -> Result<(), Problem> {
     let Some(cfg) = &sc.policy else { return Ok(()) };
     positive("policy.period_s".into(), cfg.period_s)?;
+    if cfg.period_s < MIN_PERIOD_S || sc.duration_s / cfg.period_s > MAX_PERIODS {
+        return Err(problem(
+            "policy.period_s",
+            format!(
+                "must be at least {MIN_PERIOD_S} s and give at most {MAX_PERIODS} control periods \
+                 over duration_s ({} s), got {} s: a shorter period would have the simulation do \
+                 little but call the policy",
+                sc.duration_s, cfg.period_s
+            ),
+        ));
+    }
     non_negative("policy.monitoring_noise".into(), cfg.monitoring_noise)?;
     reconf_policies::build(&cfg.name, &policy_params(cfg)).map_err(|e| {
         let path = if e.field == "name" {
