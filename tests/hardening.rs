@@ -475,7 +475,11 @@ fn scenarios_that_would_stop_simulated_time_are_refused_at_load() {
     );
     assert!(!d.join("out").exists());
     // Below the 1 ns resolution is 0.
-    let sc = file(d, "tiny.toml", &frozen.replace("mean_ms = 0 }", "mean_ms = 1e-9 }"));
+    let sc = file(
+        d,
+        "tiny.toml",
+        &frozen.replace("mean_ms = 0 }", "mean_ms = 1e-9 }"),
+    );
     assert_rejected(d, &["validate", &sc], &["stand still"]);
     // One demand above 0 is enough for time to move.
     let sc = file(
@@ -500,15 +504,65 @@ fn scenarios_that_would_stop_simulated_time_are_refused_at_load() {
     let sc = file(
         d,
         "flood.toml",
-        &SMALL.replace(
-            "mix = \"bidding\"",
-            "mix = \"bidding\"\nloop_kind = \"open\"",
-        )
-        .replace("value = 50", "value = 1e12"),
+        &SMALL
+            .replace(
+                "mix = \"bidding\"",
+                "mix = \"bidding\"\nloop_kind = \"open\"",
+            )
+            .replace("value = 50", "value = 1e12"),
     );
     assert_rejected(
         d,
         &["validate", &sc],
         &["apps[0].clients.profile", "1 ns time resolution"],
+    );
+}
+
+// --- 3. Sizes are bounded at load -------------------------------------------------------------
+
+#[test]
+fn scenarios_too_big_for_memory_are_refused_unless_the_limit_is_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sc = file(d, "small.toml", SMALL);
+    assert_rejected(
+        d,
+        &[
+            "run",
+            &sc,
+            "--out",
+            "out",
+            "--set",
+            "apps[0].tiers[0].replicas=4294967295",
+        ],
+        &[
+            "--set apps[0].tiers[0].replicas=4294967295",
+            "about 987",
+            "over the limit of 8000 MB",
+            "--max-memory-mb",
+        ],
+    );
+    assert!(!d.join("out").exists());
+    let huge = SMALL.replace("value = 50", "value = 1e9");
+    let sc = file(d, "huge.toml", &huge);
+    assert_rejected(
+        d,
+        &["validate", &sc],
+        &[
+            "huge.toml:10",
+            "apps[0].clients.profile",
+            "1000000000 clients",
+        ],
+    );
+    let o = reconf(&["validate", &sc, "--max-memory-mb", "300000"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("about 2300"), "{said}");
+    // A lower limit refuses what the default lets through.
+    let sc = file(d, "small.toml", SMALL);
+    assert_rejected(
+        d,
+        &["validate", &sc, "--max-memory-mb", "1"],
+        &["over the limit of 1 MB"],
     );
 }

@@ -43,6 +43,10 @@ pub struct ScenarioArgs {
     /// Repeatable; applied in order.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Refuse a scenario whose estimated memory exceeds this many MB (default 8000: a third of
+    /// a 24 GB machine); the estimate counts clients, replicas, nodes and output rows.
+    #[arg(long, value_name = "MB", default_value_t = crate::scenario::budget::DEFAULT_LIMIT_MB)]
+    pub max_memory_mb: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,6 +14,7 @@ pub fn input_error(e: &InputError) -> ExitCode {
 }
 
 fn load_args(args: &ScenarioArgs, seed: Option<u64>) -> Result<Loaded, InputError> {
+    crate::scenario::budget::set_limit_mb(args.max_memory_mb);
     let mut sets = args.sets.clone();
     if let Some(seed) = seed {
         sets.push(format!("seed={seed}"));
@@ -24,11 +25,13 @@ fn load_args(args: &ScenarioArgs, seed: Option<u64>) -> Result<Loaded, InputErro
 pub fn validate(args: &ScenarioArgs) -> ExitCode {
     match load_args(args, None) {
         Ok(l) => {
+            let (bytes, _) = crate::scenario::budget::estimate(&l.scenario);
             println!(
-                "{}: valid ({} app(s), {} s simulated)",
+                "{}: valid ({} app(s), {} s simulated, about {:.0} MB of memory)",
                 args.scenario.display(),
                 l.scenario.apps.len(),
-                l.scenario.duration_s
+                l.scenario.duration_s,
+                bytes / 1e6
             );
             ExitCode::SUCCESS
         }

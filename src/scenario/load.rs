@@ -63,6 +63,7 @@ pub fn load_str(
     let scenario = resolve_files(scenario, src, shown, base_dir, &overrides)?;
     // After resolving: a trace is points by now.
     validate::check_progress(&scenario).map_err(locate)?;
+    super::budget::check(&scenario, super::budget::limit_mb()).map_err(locate)?;
     let mixes = build_mixes(&scenario, src, shown, &overrides)?;
     validate::check_demand_names(&scenario, &mixes).map_err(locate)?;
     Ok(Loaded { scenario, mixes })

@@ -1,6 +1,7 @@
 //! The scenario file: its schema, loading with `--set` overrides, validation, and errors that
 //! name the file, line and field.
 
+pub mod budget;
 pub mod deserialize;
 pub mod error;
 pub mod infra;
