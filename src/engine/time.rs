@@ -134,7 +134,7 @@ mod tests {
                 cases.extend([
                     s,
                     f64::from_bits(s.to_bits() + 1),
-                    f64::from_bits(s.to_bits() - 1),
+                    f64::from_bits(s.to_bits().saturating_sub(1)),
                 ]);
             }
         }
