@@ -8,12 +8,28 @@
 
 use reconf::live::backend::{instantiate_template, AppSpec, Backend, Config};
 use reconf::live::virt::Libvirt;
+use reconf::live::Clock;
 use reconf::live::{DomainState, Hypervisor, MigrateOptions};
 use reconf_api::{Action, NodeId, Outcome, View};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+fn sample_at(b: &mut Backend, t: f64) {
+    b.clock().set(t);
+    b.sample();
+}
+
+fn view_at(b: &mut Backend, t: f64) -> reconf_api::View {
+    b.clock().set(t);
+    b.view()
+}
+
+fn exec_at(b: &mut Backend, t: f64, action: Action) -> reconf_api::ActionId {
+    b.clock().set(t);
+    b.execute(action)
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,7 +51,7 @@ fn uris(test: &str) -> Option<Vec<String>> {
         .split_whitespace()
         .map(String::from)
         .collect();
-    let ok = uris.len() == 2 && Libvirt::connect(&uris).is_ok();
+    let ok = uris.len() == 2 && Libvirt::connect(&uris, Duration::from_secs(10)).is_ok();
     if ok {
         return Some(uris);
     }
@@ -68,7 +84,7 @@ fn running_on(hv: &Libvirt, name: &str) -> Vec<usize> {
             hv.domains(h)
                 .unwrap_or_default()
                 .iter()
-                .any(|d| d.name == name && d.state == DomainState::Active)
+                .any(|d| d.name == name && d.state == DomainState::Running)
         })
         .collect()
 }
@@ -78,7 +94,7 @@ fn reconf_live_migrates_a_real_vm_with_threshold_migration() {
     let Some(uris) = uris("reconf_live_migrates_a_real_vm_with_threshold_migration") else {
         return;
     };
-    let hv = Libvirt::connect(&uris).unwrap();
+    let hv = Libvirt::connect(&uris, Duration::from_secs(10)).unwrap();
     clean(&hv, "rubis-");
     for k in 0..3 {
         hv.start(
@@ -146,6 +162,9 @@ fn config(reserve_mb: f64, opts: MigrateOptions) -> Config {
         power_on_command: None,
         power_off_command: None,
         dry_run: false,
+        call_timeout: Duration::from_secs(10),
+        boot_timeout: Duration::from_secs(30),
+        poll_wait: Duration::from_secs(2),
     }
 }
 
@@ -172,23 +191,24 @@ fn real_faults_leave_the_vm_running_on_exactly_one_host() {
     let Some(uris) = uris("real_faults_leave_the_vm_running_on_exactly_one_host") else {
         return;
     };
-    let hv = Arc::new(Libvirt::connect(&uris).unwrap());
+    let hv = Arc::new(Libvirt::connect(&uris, Duration::from_secs(10)).unwrap());
     clean(&hv, "faulty-");
     hv.start(0, &instantiate_template(&template(), "faulty-app-0"))
         .unwrap();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // 1. Refused: the destination has no RAM left once its host reserve is deducted.
-        let mut b = Backend::new(hv.clone(), config(1e9, loopback()), Instant::now());
-        b.sample(0.0);
-        let v = b.view(0.1);
-        b.execute(
+        let mut b = Backend::new(hv.clone(), config(1e9, loopback()), Clock::wall());
+        sample_at(&mut b, 0.0);
+        let v = view_at(&mut b, 0.1);
+        exec_at(
+            &mut b,
             0.1,
             Action::Migrate {
                 vm: the_vm(&v),
                 to: NodeId(1),
             },
         );
-        let v = b.view(0.2);
+        let v = view_at(&mut b, 0.2);
         assert!(matches!(&v.actions[0].outcome, Outcome::Refused(r) if r.contains("RAM free")));
         assert_eq!(running_on(&hv, "faulty-app-0"), [0]);
 
@@ -198,18 +218,19 @@ fn real_faults_leave_the_vm_running_on_exactly_one_host() {
             timeout: Some(Duration::from_millis(300)),
             ..loopback()
         };
-        let mut b = Backend::new(hv.clone(), config(0.0, slow), Instant::now());
-        b.sample(0.0);
-        let v = b.view(0.1);
-        b.execute(
+        let mut b = Backend::new(hv.clone(), config(0.0, slow), Clock::wall());
+        sample_at(&mut b, 0.0);
+        let v = view_at(&mut b, 0.1);
+        exec_at(
+            &mut b,
             0.1,
             Action::Migrate {
                 vm: the_vm(&v),
                 to: NodeId(1),
             },
         );
-        b.drain(Duration::from_secs(60));
-        let v = b.view(0.2);
+        b.drain(Duration::from_secs(60), || false);
+        let v = view_at(&mut b, 0.2);
         assert!(
             matches!(&v.actions[0].outcome, Outcome::Failed(_)),
             "{:?}",
@@ -219,19 +240,20 @@ fn real_faults_leave_the_vm_running_on_exactly_one_host() {
         assert_eq!(v.vm(the_vm(&v)).node, NodeId(0));
 
         // 3. The same VM migrates for real afterwards: the run goes on.
-        let mut b = Backend::new(hv.clone(), config(0.0, loopback()), Instant::now());
-        b.sample(0.0);
-        let v = b.view(0.1);
+        let mut b = Backend::new(hv.clone(), config(0.0, loopback()), Clock::wall());
+        sample_at(&mut b, 0.0);
+        let v = view_at(&mut b, 0.1);
         let t = Instant::now();
-        b.execute(
+        exec_at(
+            &mut b,
             0.1,
             Action::Migrate {
                 vm: the_vm(&v),
                 to: NodeId(1),
             },
         );
-        b.drain(Duration::from_secs(60));
-        let v = b.view(0.2);
+        b.drain(Duration::from_secs(60), || false);
+        let v = view_at(&mut b, 0.2);
         assert_eq!(v.actions[0].outcome, Outcome::Done);
         eprintln!(
             "real migration after faults: {:.2} s",
@@ -241,15 +263,16 @@ fn real_faults_leave_the_vm_running_on_exactly_one_host() {
 
         // 4. Vanished between view and action: it fails, nothing else happens.
         hv.stop(1, "faulty-app-0", Duration::ZERO).unwrap();
-        b.execute(
+        exec_at(
+            &mut b,
             0.2,
             Action::Migrate {
                 vm: the_vm(&v),
                 to: NodeId(0),
             },
         );
-        b.drain(Duration::from_secs(30));
-        let v = b.view(0.3);
+        b.drain(Duration::from_secs(30), || false);
+        let v = view_at(&mut b, 0.3);
         assert!(matches!(&v.actions[0].outcome, Outcome::Failed(_)));
         assert!(running_on(&hv, "faulty-app-0").is_empty());
     }));

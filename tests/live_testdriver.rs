@@ -8,6 +8,7 @@
 
 use reconf::live::backend::{AppSpec, Backend, Config};
 use reconf::live::virt::Libvirt;
+use reconf::live::Clock;
 use reconf::live::{Hypervisor, MigrateOptions};
 use reconf_api::{Action, AppId, NodeId, NodeState, Outcome, ReplicaState, TierRef, View};
 use std::collections::BTreeMap;
@@ -15,6 +16,21 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+fn sample_at(b: &mut Backend, t: f64) {
+    b.clock().set(t);
+    b.sample();
+}
+
+fn view_at(b: &mut Backend, t: f64) -> reconf_api::View {
+    b.clock().set(t);
+    b.view()
+}
+
+fn exec_at(b: &mut Backend, t: f64, action: Action) -> reconf_api::ActionId {
+    b.clock().set(t);
+    b.execute(action)
+}
 
 fn data(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,13 +62,16 @@ fn config(nodes: usize) -> Config {
         power_on_command: None,
         power_off_command: None,
         dry_run: false,
+        call_timeout: Duration::from_secs(10),
+        boot_timeout: Duration::from_secs(30),
+        poll_wait: Duration::from_secs(2),
     }
 }
 
 fn setup(files: &[&str]) -> (Arc<Libvirt>, Backend) {
     let uris: Vec<String> = files.iter().map(|f| uri(f)).collect();
-    let hv = Arc::new(Libvirt::connect(&uris).expect("test driver"));
-    let b = Backend::new(hv.clone(), config(files.len()), Instant::now());
+    let hv = Arc::new(Libvirt::connect(&uris, Duration::from_secs(10)).expect("test driver"));
+    let b = Backend::new(hv.clone(), config(files.len()), Clock::wall());
     (hv, b)
 }
 
@@ -68,7 +87,7 @@ fn hosts_of(hv: &Libvirt, name: &str) -> Vec<usize> {
         .filter(|&h| {
             hv.domains(h).is_ok_and(|ds| {
                 ds.iter()
-                    .any(|d| d.name == name && d.state == reconf::live::DomainState::Active)
+                    .any(|d| d.name == name && d.state == reconf::live::DomainState::Running)
             })
         })
         .collect()
@@ -81,9 +100,9 @@ fn vm(v: &View, name: &str) -> reconf_api::VmId {
 #[test]
 fn the_view_maps_domains_to_replicas_with_ram_and_cpu_from_the_hosts() {
     let (_hv, mut b) = setup(&["node0.xml", "node1.xml"]);
-    b.sample(0.0);
+    sample_at(&mut b, 0.0);
     std::thread::sleep(Duration::from_millis(200));
-    let v = b.view(0.2);
+    let v = view_at(&mut b, 0.2);
     assert_eq!(v.nodes.len(), 2);
     assert_eq!(v.nodes[0].cores, 4.0);
     let mib = 1.048576;
@@ -122,38 +141,43 @@ fn the_view_maps_domains_to_replicas_with_ram_and_cpu_from_the_hosts() {
 #[test]
 fn a_migration_moves_the_domain_to_exactly_one_other_host() {
     let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
-    b.sample(0.0);
-    let v = b.view(0.1);
+    sample_at(&mut b, 0.0);
+    let v = view_at(&mut b, 0.1);
     let app = vm(&v, "rubis-app-0");
-    b.execute(
+    exec_at(
+        &mut b,
         0.1,
         Action::Migrate {
             vm: app,
             to: NodeId(1),
         },
     );
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.2);
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.2);
     assert_eq!(v.actions[0].outcome, Outcome::Done);
     assert_eq!(v.vm(app).node, NodeId(1));
     assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![1]);
     assert_eq!(names(&hv, 1), ["rubis-app-0"]);
-    assert!(b.view(0.3).actions.is_empty(), "an outcome is shown once");
+    assert!(
+        view_at(&mut b, 0.3).actions.is_empty(),
+        "an outcome is shown once"
+    );
 }
 
 #[test]
 fn a_migration_to_a_host_without_ram_is_refused() {
     let (hv, mut b) = setup(&["node0.xml", "small.xml"]);
-    b.sample(0.0);
-    let v = b.view(0.1);
-    b.execute(
+    sample_at(&mut b, 0.0);
+    let v = view_at(&mut b, 0.1);
+    exec_at(
+        &mut b,
         0.1,
         Action::Migrate {
             vm: vm(&v, "rubis-app-0"),
             to: NodeId(1),
         },
     );
-    let v = b.view(0.2);
+    let v = view_at(&mut b, 0.2);
     assert!(
         matches!(&v.actions[0].outcome, Outcome::Refused(r) if r.contains("MB of RAM free")),
         "{:?}",
@@ -165,19 +189,20 @@ fn a_migration_to_a_host_without_ram_is_refused() {
 #[test]
 fn a_domain_that_vanished_between_view_and_action_fails_the_action() {
     let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
-    b.sample(0.0);
-    let v = b.view(0.1);
+    sample_at(&mut b, 0.0);
+    let v = view_at(&mut b, 0.1);
     let web = vm(&v, "rubis-web-0");
     hv.stop(0, "rubis-web-0", Duration::ZERO).unwrap();
-    b.execute(
+    exec_at(
+        &mut b,
         0.1,
         Action::Migrate {
             vm: web,
             to: NodeId(1),
         },
     );
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.2);
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.2);
     assert!(
         matches!(&v.actions[0].outcome, Outcome::Failed(_)),
         "{:?}",
@@ -186,33 +211,35 @@ fn a_domain_that_vanished_between_view_and_action_fails_the_action() {
     assert!(!v.vm(web).alive);
     assert!(hosts_of(&hv, "rubis-web-0").is_empty());
     // The run goes on: the other VM still migrates.
-    b.execute(
+    exec_at(
+        &mut b,
         0.2,
         Action::Migrate {
             vm: vm(&v, "rubis-app-0"),
             to: NodeId(1),
         },
     );
-    b.drain(Duration::from_secs(10));
-    assert_eq!(b.view(0.3).actions[0].outcome, Outcome::Done);
+    b.drain(Duration::from_secs(10), || false);
+    assert_eq!(view_at(&mut b, 0.3).actions[0].outcome, Outcome::Done);
 }
 
 #[test]
 fn a_lost_connection_fails_the_migration_and_the_vm_stays_on_its_source() {
     let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
-    b.sample(0.0);
-    let v = b.view(0.1);
+    sample_at(&mut b, 0.0);
+    let v = view_at(&mut b, 0.1);
     let app = vm(&v, "rubis-app-0");
     hv.disconnect(1);
-    b.execute(
+    exec_at(
+        &mut b,
         0.1,
         Action::Migrate {
             vm: app,
             to: NodeId(1),
         },
     );
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.2);
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.2);
     assert!(
         matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("no connection")),
         "{:?}",
@@ -228,70 +255,78 @@ fn a_lost_connection_fails_the_migration_and_the_vm_stays_on_its_source() {
     assert_eq!(v.nodes[0].state, NodeState::On);
     // A source lost mid-run: the action fails, nothing panics.
     hv.disconnect(0);
-    b.execute(
+    exec_at(
+        &mut b,
         0.2,
         Action::Migrate {
             vm: app,
             to: NodeId(1),
         },
     );
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.3);
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.3);
     assert!(v.actions.iter().all(|a| a.outcome != Outcome::InProgress));
 }
 
 #[test]
 fn replicas_start_from_the_template_and_stop_and_nodes_power_off_and_on() {
     let (hv, mut b) = setup(&["node0.xml", "node1.xml"]);
-    b.sample(0.0);
-    b.view(0.1);
+    sample_at(&mut b, 0.0);
+    view_at(&mut b, 0.1);
     let tier = TierRef {
         app: AppId(0),
         tier: 1,
     };
-    b.execute(
+    exec_at(
+        &mut b,
         0.1,
         Action::StartReplica {
             tier,
             node: NodeId(1),
         },
     );
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.2);
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.2);
     assert_eq!(v.actions[0].outcome, Outcome::Done);
     assert_eq!(names(&hv, 1), ["rubis-app-1"]);
     let new = v.replicas.iter().find(|r| r.name == "rubis-app-1").unwrap();
     assert_eq!(new.state, ReplicaState::Active);
     assert_eq!(new.node, Some(NodeId(1)));
-    b.execute(
+    exec_at(
+        &mut b,
         0.2,
         Action::StopReplica {
             replica: new.id,
             drain: false,
         },
     );
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.3);
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.3);
     assert_eq!(v.actions[0].outcome, Outcome::Done);
     assert!(names(&hv, 1).is_empty(), "stopped and undefined");
     assert_eq!(v.replica(new.id).state, ReplicaState::Stopped);
-    b.execute(0.3, Action::PowerOff { node: NodeId(1) });
-    b.execute(
+    exec_at(&mut b, 0.3, Action::PowerOff { node: NodeId(1) });
+    exec_at(
+        &mut b,
         0.3,
         Action::StartReplica {
             tier,
             node: NodeId(1),
         },
     );
-    b.execute(0.3, Action::PowerOn { node: NodeId(1) });
-    let v = b.view(0.4);
+    exec_at(&mut b, 0.3, Action::PowerOn { node: NodeId(1) });
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.4);
+    // A start on an off node powers it on first (no power-on command: it is only marked
+    // usable again), so the power-on after it is refused.
     assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(v.actions[1].outcome, Outcome::Done);
     assert_eq!(
-        v.actions[1].outcome,
-        Outcome::Refused("node is off, not on".into())
+        v.actions[2].outcome,
+        Outcome::Refused("node is on, not off".into())
     );
-    assert_eq!(v.actions[2].outcome, Outcome::Done);
     assert_eq!(v.nodes[1].state, NodeState::On);
+    assert_eq!(names(&hv, 1), ["rubis-app-2"]);
 }
 
 #[test]
@@ -303,19 +338,28 @@ fn the_power_hook_runs_its_command_template() {
         dir.path().display()
     ));
     cfg.power_on_command = Some("exit 3".into());
-    let hv = Arc::new(Libvirt::connect(&[uri("node0.xml"), uri("node1.xml")]).unwrap());
-    let mut b = Backend::new(hv, cfg, Instant::now());
-    b.sample(0.0);
-    b.view(0.1);
-    b.execute(0.1, Action::PowerOff { node: NodeId(1) });
-    assert_eq!(b.view(0.15).nodes[1].state, NodeState::ShuttingDown);
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.2);
+    let hv = Arc::new(
+        Libvirt::connect(
+            &[uri("node0.xml"), uri("node1.xml")],
+            Duration::from_secs(10),
+        )
+        .unwrap(),
+    );
+    let mut b = Backend::new(hv, cfg, Clock::wall());
+    sample_at(&mut b, 0.0);
+    view_at(&mut b, 0.1);
+    exec_at(&mut b, 0.1, Action::PowerOff { node: NodeId(1) });
+    assert_eq!(
+        view_at(&mut b, 0.15).nodes[1].state,
+        NodeState::ShuttingDown
+    );
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.2);
     assert_eq!(v.actions[0].outcome, Outcome::Done);
     assert!(dir.path().join("off-node-1-1").exists());
-    b.execute(0.2, Action::PowerOn { node: NodeId(1) });
-    b.drain(Duration::from_secs(10));
-    let v = b.view(0.3);
+    exec_at(&mut b, 0.2, Action::PowerOn { node: NodeId(1) });
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.3);
     assert!(
         matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("power-on command failed"))
     );
@@ -439,4 +483,219 @@ fn reconf_live_exit_codes() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// The test-driver scenario with its `[policy]` replaced by `extra` (TOML appended).
+fn scenario_without_policy(dir: &std::path::Path, extra: &str) -> PathBuf {
+    let base = std::fs::read_to_string(data("testdriver.toml")).unwrap();
+    let start = base.find("[policy]").unwrap();
+    let end = base.find("[live]").unwrap();
+    let mut text = format!("{}{}", &base[..start], &base[end..]);
+    // Top-level keys of `extra` (before its first table) go before the tables.
+    let (top, extra) = match extra.find("\n[") {
+        Some(i) => extra.split_at(i),
+        None => (extra, ""),
+    };
+    text = text.replacen("duration_s = 3\n", &format!("duration_s = 3\n{top}\n"), 1);
+    text = text.replace("\"test-vm.xml\"", &format!("{:?}", data("test-vm.xml")));
+    text.push_str(extra);
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn reconf_live_carries_out_the_scenarios_scripted_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario_without_policy(
+        dir.path(),
+        "\nreport_interval_s = 0.5\n\n[[actions]]\nkind = \"migrate\"\nat_s = 0.4\nvm = \"rubis.app.0\"\nto = \"node-1\"\n\n[[actions]]\nkind = \"migrate\"\nat_s = 0.4\nvm = \"rubis.web.0\"\nto = \"nowhere-1\"\n",
+    );
+    let out = dir.path().join("out");
+    let o = reconf()
+        .arg("live")
+        .arg(&sc)
+        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
+        .arg("--out")
+        .arg(&out)
+        .args(["--duration-s", "1.5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // The second names a node the scenario does not have: refused at validation.
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("actions[1].to"), "{stderr}");
+    let sc = scenario_without_policy(
+        dir.path(),
+        "\nreport_interval_s = 0.5\n\n[[actions]]\nkind = \"migrate\"\nat_s = 0.4\nvm = \"rubis.app.0\"\nto = \"node-1\"\n",
+    );
+    let o = reconf()
+        .arg("live")
+        .arg(&sc)
+        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
+        .arg("--out")
+        .arg(&out)
+        .args(["--duration-s", "1.5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let actions = std::fs::read_to_string(out.join("actions.csv")).unwrap();
+    let rows: Vec<&str> = actions.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{actions}");
+    assert!(
+        rows[0].contains(",migrate,rubis-app-0,node-1,done,"),
+        "{actions}"
+    );
+}
+
+#[test]
+fn reconf_live_refuses_tiers_whose_domain_names_clash() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario_without_policy(
+        dir.path(),
+        "\n[[apps]]\nname = \"a\"\nclients = { profile = { kind = \"constant\", value = 0 } }\n[[apps.tiers]]\nname = \"b-c\"\ndemand = { dist = \"exponential\", mean_ms = 1.0 }\n\n[[apps]]\nname = \"a-b\"\nclients = { profile = { kind = \"constant\", value = 0 } }\n[[apps.tiers]]\nname = \"c\"\ndemand = { dist = \"exponential\", mean_ms = 1.0 }\n",
+    );
+    let o = reconf()
+        .arg("live")
+        .arg(&sc)
+        .args(["--uri", &uri("node0.xml")])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("field `apps`")
+            && stderr.contains("`a.b-c` and `a-b.c`")
+            && stderr.contains("`a-b-c-<k>`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+#[test]
+fn reconf_live_on_sigint_or_sigterm_writes_its_files_and_exits_128_plus_the_signal() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let child = reconf()
+            .arg("live")
+            .arg(data("testdriver.toml"))
+            .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
+            .arg("--out")
+            .arg(&out)
+            .args(["--duration-s", "60"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let t = Instant::now();
+        let kill = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        let took = t.elapsed();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(took < Duration::from_secs(5), "SIG{signal}: {took:?}");
+        assert!(stderr.contains("interrupted (signal"), "{stderr}");
+        let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+        assert!(ts.lines().count() >= 2, "{ts}");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert!(summary["sim_seconds"].as_f64().unwrap() >= 1.0);
+        eprintln!("SIG{signal}: exit {code} after {took:?}");
+    }
+}
+
+/// Mounts a tmpfs of `kib` KiB at `dir` (root only); `false` if that cannot be done here.
+fn mount_small_disk(dir: &std::path::Path, kib: u32) -> bool {
+    Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn reconf_live_on_a_full_disk_warns_once_retries_and_leaves_no_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    if !mount_small_disk(&disk, 256) {
+        if std::env::var("RECONF_LIVE_QEMU_REQUIRED").as_deref() == Ok("1") {
+            panic!("cannot mount a tmpfs (root needed) for the full-disk test");
+        }
+        eprintln!("SKIPPED: a full disk needs a tmpfs mount (root)");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        // Fill the disk.
+        let filler = disk.join("filler");
+        let _ = std::fs::write(&filler, vec![7u8; 1024 * 1024]);
+        let out = disk.join("out");
+        let child = reconf()
+            .arg("live")
+            .arg(data("testdriver.toml"))
+            .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
+            .arg("--out")
+            .arg(&out)
+            .args(["--duration-s", "4"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(2000));
+        // Full so far: no file (and no temporary) under the output folder.
+        let listed: Vec<String> = std::fs::read_dir(&out)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            listed.iter().all(|n| !n.ends_with(".tmp")),
+            "temporaries left: {listed:?}"
+        );
+        // Room again: the next period writes the files.
+        std::fs::remove_file(&filler).unwrap();
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{stderr}");
+        assert_eq!(
+            stderr.matches("warning: cannot write results").count(),
+            1,
+            "{stderr}"
+        );
+        assert!(stderr.contains("results written again"), "{stderr}");
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "actions.csv",
+                "nodes.csv",
+                "scenario.toml",
+                "summary.json",
+                "timeseries.csv"
+            ]
+        );
+        let ts = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+        assert!(
+            ts.lines().count() >= 7,
+            "every period is in the final file:\n{ts}"
+        );
+    });
+    let _ = Command::new("umount").arg(&disk).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }

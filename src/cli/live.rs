@@ -32,15 +32,64 @@ pub fn live(_args: &LiveArgs) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The first two hosts with one UUID (one daemon given twice: its capacity would count
+/// twice, and its VMs would seem to run on two nodes): (earlier, later, uuid).
+pub fn same_host(uuids: &[Option<String>]) -> Option<(usize, usize, String)> {
+    for (j, b) in uuids.iter().enumerate() {
+        for (i, a) in uuids[..j].iter().enumerate() {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a == b {
+                    return Some((i, j, a.clone()));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Writes a run's files after every period; when the disk is full (or the folder not
+/// writable) it says so once, goes on, and retries at the next period (the atomic writes leave
+/// no temporary behind, and the previous files stay whole).
+struct Checkpoints<'a> {
+    out: &'a std::path::Path,
+    resolved: &'a str,
+    failing: bool,
+}
+
+impl Checkpoints<'_> {
+    fn write(&mut self, o: &crate::report::RunOutput) -> std::io::Result<()> {
+        match o.write_to(self.out, self.resolved) {
+            Ok(()) => {
+                if self.failing {
+                    eprintln!("results written again to {}", self.out.display());
+                    self.failing = false;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !self.failing {
+                    eprintln!(
+                        "warning: cannot write results to {}: {e}; the run goes on and retries after every period",
+                        self.out.display()
+                    );
+                    self.failing = true;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
 #[cfg(feature = "libvirt")]
 pub fn live(args: &LiveArgs) -> ExitCode {
     use super::run::input_error;
+    use crate::live::interrupt;
     use crate::live::run::{config_from_scenario, LiveRun};
     use crate::live::virt::{uri_label, Libvirt};
-    use crate::live::Backend;
+    use crate::live::{Backend, Clock};
     use crate::scenario::load::load;
     use std::sync::Arc;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let loaded = match load(&args.scenario.scenario, &args.scenario.sets) {
         Ok(l) => l,
@@ -59,7 +108,7 @@ pub fn live(args: &LiveArgs) -> ExitCode {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default();
-    let cfg = match config_from_scenario(sc, &shown, &base, args.uris.len(), args.dry_run) {
+    let mut cfg = match config_from_scenario(sc, &shown, &base, args.uris.len(), args.dry_run) {
         Ok(c) => c,
         Err(e) => return input_error(&e),
     };
@@ -80,7 +129,15 @@ pub fn live(args: &LiveArgs) -> ExitCode {
         .policy
         .as_ref()
         .map_or(sc.report_interval_s, |p| p.period_s);
-    let hv = match Libvirt::connect(&args.uris) {
+    // From now on a signal ends the run cleanly instead of killing the process.
+    let interrupt = match interrupt::catch() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: cannot catch SIGINT and SIGTERM: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let hv = match Libvirt::connect(&args.uris, cfg.call_timeout) {
         Ok(h) => h,
         Err((i, e)) => {
             eprintln!(
@@ -90,17 +147,27 @@ pub fn live(args: &LiveArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let epoch = Instant::now();
-    let mut backend = Backend::new(Arc::new(hv), cfg, epoch);
+    if let Some((i, j, uuid)) = same_host(hv.host_uuids()) {
+        eprintln!(
+            "error: --uri {} (node {j}) and --uri {} (node {i}) are the same host (host UUID {uuid}): give each host once",
+            uri_label(&args.uris[j]),
+            uri_label(&args.uris[i])
+        );
+        return ExitCode::from(2);
+    }
+    // Each view waits for the hosts at most half a period: the loop keeps its period.
+    cfg.poll_wait = Duration::from_secs_f64(period_s / 2.0).min(cfg.call_timeout);
+    let mut backend = Backend::new(Arc::new(hv), cfg, Clock::wall());
     let run = LiveRun {
         scenario_name: sc.name.clone(),
         seed: sc.seed,
         period: Duration::from_secs_f64(period_s),
         duration: Duration::from_secs_f64(duration_s),
         drain_limit: Duration::from_secs(120),
+        scripted: sc.actions.clone(),
+        interrupt: interrupt.clone(),
     };
     let resolved = loaded.resolved_toml();
-    let mut write_error = None;
     eprintln!(
         "{}: {} on {} host(s), every {period_s} s for {duration_s} s{}",
         sc.name,
@@ -110,17 +177,32 @@ pub fn live(args: &LiveArgs) -> ExitCode {
         args.uris.len(),
         if args.dry_run { " (dry run)" } else { "" }
     );
-    let output = run.run(&mut backend, policy.as_mut(), epoch, |o| {
-        if let Err(e) = o.write_to(&args.out, &resolved) {
-            write_error.get_or_insert(e.to_string());
-        }
+    let mut files = Checkpoints {
+        out: &args.out,
+        resolved: &resolved,
+        failing: false,
+    };
+    let output = run.run(&mut backend, policy.as_mut(), |o| {
+        let _ = files.write(o);
     });
-    if let Err(e) = output.write_to(&args.out, &resolved) {
-        eprintln!("error: cannot write results to {}: {e}", args.out.display());
-        return ExitCode::from(1);
+    if let Some(s) = interrupt.signal() {
+        eprintln!("interrupted (signal {s}): migrations in flight aborted, final files written");
     }
-    if let Some(e) = write_error {
-        eprintln!("warning: a checkpoint could not be written ({e}); the final files were");
+    // The final files: retried for a while (a disk that frees up in time still gets them).
+    let mut written = files.write(&output);
+    for _ in 0..10 {
+        if written.is_ok() || interrupt.count() > 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        written = files.write(&output);
+    }
+    if let Err(e) = written {
+        eprintln!(
+            "error: cannot write the final results to {}: {e}",
+            args.out.display()
+        );
+        return ExitCode::from(1);
     }
     let s = &output.summary;
     eprintln!(
@@ -129,5 +211,8 @@ pub fn live(args: &LiveArgs) -> ExitCode {
         s.actions_refused, s.actions_failed
     );
     eprintln!("  results in {}", args.out.display());
-    ExitCode::SUCCESS
+    match interrupt.exit_code() {
+        Some(code) => ExitCode::from(code),
+        None => ExitCode::SUCCESS,
+    }
 }

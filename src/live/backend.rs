@@ -1,30 +1,45 @@
 //! The live backend: builds the policy's [`View`] from a [`Hypervisor`] and carries out the
 //! policy's actions on it, with the simulator's semantics (see `src/sim/control.rs`):
 //!
-//! - CPU figures are busy time over the control period, from CPU-time counter deltas: a
-//!   replica's utilisation is its domain's CPU time / (period × vCPUs), a node's is the sum over
-//!   all its active domains (managed or not: they all load the host) / (period × cores);
+//! - CPU figures are busy time over the time that really passed between two reads of a
+//!   domain's CPU-time counter: a replica's utilisation is its domain's CPU time / (elapsed ×
+//!   vCPUs), a node's is the sum over all its active domains (managed or not: they all load the
+//!   host) / cores;
 //! - a node's free RAM is its memory − `host_reserved_ram_mb` − the memory of its active
 //!   domains − what accepted actions still in flight will bring (incoming migrations, starts);
 //! - the view lists the actions in progress, and those that ended since the previous view, each
 //!   ended action exactly once;
 //! - ids are never reused: a domain keeps its `VmId` (= its `ReplicaId`) for the whole run.
 //!
-//! Impossible actions are refused at once with the simulator's words; possible ones run on a
-//! worker thread (a migration takes seconds; the control loop keeps its period) and end as done
-//! or failed, seen by the policy in a later view. Whatever fails, a VM stays on exactly one host:
-//! libvirt aborts an incomplete pre-copy migration with the VM still running on its source.
+//! The control loop never waits on a host for longer than it chooses ([`Backend::refresh`]):
+//! every hypervisor call runs on a worker thread (see [`hosts`]), a host that does not answer
+//! in time is shown `off` (unknown: its VMs keep their last known place and figures) and asked
+//! again at the next period. Impossible actions are refused at once with the simulator's
+//! words; possible ones run on worker threads (a migration takes seconds) and end as done or
+//! failed, seen by the policy in a later view. Whatever fails, a VM runs on exactly one host:
+//! libvirt aborts an incomplete pre-copy migration with the VM still running on its source, and
+//! the copies an interrupted migration leaves behind are reconciled (see [`hosts`]).
+//!
+//! `migrate` to a node that is off, and `start-replica` on one, power it on first (its
+//! `[live] power_on_command`) and go on once its host answers: the action stays in progress
+//! through the boot (convention 5 of the simulator).
 //!
 //! Units: libvirt reports KiB; the view uses the scenario's MB (10^6 bytes).
 
-use super::hypervisor::{DomainInfo, DomainState, HostInfo, Hypervisor, MigrateOptions};
+mod hosts;
+
+use super::clock::Clock;
+use super::hypervisor::{DomainInfo, HostInfo, Hypervisor, MigrateOptions};
 use super::naming::{domain_name, parse_domain_name};
+use super::template::template_vcpus;
+pub use super::template::{instantiate_template, template_memory_kib};
 use crate::report::output::ActionRow;
 use reconf_api::{
     Action, ActionId, ActionView, AppId, AppView, Mode, NodeId, NodeState, NodeView, Outcome,
     ReplicaId, ReplicaState, ReplicaView, TierRef, TierView, View, VmId, VmView,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +73,19 @@ pub struct Config {
     pub power_off_command: Option<String>,
     /// Print the actions instead of carrying them out.
     pub dry_run: bool,
+    /// A host whose libvirt calls have not answered for this long is shown off (unknown).
+    pub call_timeout: Duration,
+    /// Longest wait, after a power-on command, for the node's host to answer.
+    pub boot_timeout: Duration,
+    /// Longest wait of a view for the hosts' answers (the control loop uses a fraction of its
+    /// period); a host answering later is used at the next view.
+    pub poll_wait: Duration,
+}
+
+impl Config {
+    /// The timeouts `reconf live` uses unless the scenario says otherwise.
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
 /// A managed domain, i.e. a replica (one per VM).
@@ -73,22 +101,44 @@ struct Vm {
     migrating_to: Option<usize>,
     starting: bool,
     stopping: bool,
-    /// Cores used over the last period.
+    /// Cores used over the last interval.
     cores_used: f64,
+    /// A warning that it runs on two hosts at once was printed.
+    warned_twice: bool,
+}
+
+/// A power-on under way.
+#[derive(Clone, Debug)]
+struct Boot {
+    since_s: f64,
+    /// When the power-on command succeeded (`None` while it runs): the node is on once its
+    /// host answers a call made after that.
+    command_done_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default)]
 struct Node {
-    /// Marked usable (power-on) or not (power-off).
+    /// Marked usable (power-on) or not (power-off): reconf's own power state.
     usable: bool,
-    /// A power hook is running.
-    booting: bool,
+    /// Powered off by its power-off command: not asked anything until it is powered on.
+    dark: bool,
+    boot: Option<Boot>,
     shutting_down: bool,
-    /// Last answer of the host; `None` while unreachable.
+    /// Last answer of the host (kept while it is unreachable).
     info: Option<HostInfo>,
-    /// Its domains at the last refresh (kept while unreachable).
+    /// Its last call succeeded, and none has been waiting longer than the call timeout.
+    reachable: bool,
+    /// A poll of this host is in flight, since then.
+    polling_since_s: Option<f64>,
+    /// When its domains were last listed.
+    listed_s: Option<f64>,
+    /// Its domains at the last listing (kept while unreachable), in name order.
     domains: Vec<DomainInfo>,
     cpu: f64,
+    /// Cores used by each domain over the interval before the last listing.
+    used: HashMap<String, f64>,
+    /// A warning that it does not answer was printed (and not yet its return).
+    warned: bool,
 }
 
 /// An action and what became of it.
@@ -106,6 +156,10 @@ struct Record {
     rounds: u32,
     /// The VM it acts on (migrate, start, stop).
     vm: Option<usize>,
+    /// Waits for this node to come up (a migration to, or a start on, a node being booted).
+    waiting_for: Option<usize>,
+    /// Set to abort a migration in flight.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 /// How a worker's job ended.
@@ -134,6 +188,15 @@ pub struct Totals {
     pub actions_failed: u64,
 }
 
+type WorkerResult = (usize, f64, Result<Done, String>);
+type PollResult = (
+    usize,
+    f64,
+    Result<(HostInfo, Vec<DomainInfo>), super::hypervisor::HvError>,
+);
+/// A reconciliation done on a host: (host, domain UUID, what was done, its result).
+type FixResult = (usize, String, String, Result<(), String>);
+
 /// The live backend over a hypervisor.
 pub struct Backend {
     hv: Arc<dyn Hypervisor>,
@@ -142,21 +205,35 @@ pub struct Backend {
     vms: Vec<Vm>,
     by_name: HashMap<String, usize>,
     actions: Vec<Record>,
-    /// CPU-time counter of each domain, keyed (host, name), at the previous sample.
-    marks: HashMap<(usize, String), u64>,
-    last_sample_s: Option<f64>,
-    tx: Sender<(usize, f64, Result<Done, String>)>,
-    rx: Receiver<(usize, f64, Result<Done, String>)>,
-    /// When the run started: workers stamp their end with seconds since then.
-    epoch: Instant,
+    /// CPU-time counter of each domain, keyed (host, name), and when it was read.
+    marks: HashMap<(usize, String), (u64, f64)>,
+    last_view_s: Option<f64>,
+    tx: Sender<WorkerResult>,
+    rx: Receiver<WorkerResult>,
+    poll_tx: Sender<PollResult>,
+    poll_rx: Receiver<PollResult>,
+    hook_tx: Sender<(usize, f64, Result<(), String>)>,
+    hook_rx: Receiver<(usize, f64, Result<(), String>)>,
+    fix_tx: Sender<FixResult>,
+    fix_rx: Receiver<FixResult>,
+    /// Copies (host, UUID) being removed or resumed.
+    fixing: HashSet<(usize, String)>,
+    /// Copies found stale (or orphaned) at the previous refresh: acted on when seen twice.
+    suspects: HashSet<(usize, String)>,
+    /// VMs seen running on two hosts at the previous refresh.
+    twice: HashSet<String>,
+    clock: Clock,
     pub totals: Totals,
 }
 
 impl Backend {
-    /// A backend over `hv`, whose hosts are `cfg.node_names` in order; `epoch` is time 0 of
-    /// the run (views and action records are stamped in seconds since then).
-    pub fn new(hv: Arc<dyn Hypervisor>, cfg: Config, epoch: Instant) -> Self {
+    /// A backend over `hv`, whose hosts are `cfg.node_names` in order; `clock` gives the
+    /// run's time (views and action records are stamped with it).
+    pub fn new(hv: Arc<dyn Hypervisor>, cfg: Config, clock: Clock) -> Self {
         let (tx, rx) = channel();
+        let (poll_tx, poll_rx) = channel();
+        let (hook_tx, hook_rx) = channel();
+        let (fix_tx, fix_rx) = channel();
         let nodes = (0..hv.hosts())
             .map(|_| Node {
                 usable: true,
@@ -171,12 +248,26 @@ impl Backend {
             by_name: HashMap::new(),
             actions: Vec::new(),
             marks: HashMap::new(),
-            last_sample_s: None,
+            last_view_s: None,
             tx,
             rx,
-            epoch,
+            poll_tx,
+            poll_rx,
+            hook_tx,
+            hook_rx,
+            fix_tx,
+            fix_rx,
+            fixing: HashSet::new(),
+            suspects: HashSet::new(),
+            twice: HashSet::new(),
+            clock,
             totals: Totals::default(),
         }
+    }
+
+    /// The run's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     fn apps_names(&self) -> Vec<(String, Vec<String>)> {
@@ -195,15 +286,15 @@ impl Backend {
             .unwrap_or_else(|| format!("node#{n}"))
     }
 
-    /// State of node `n` as the policy sees it. An unreachable host is shown `off`: nothing can
-    /// be placed on it, and its VMs keep their last known figures.
+    /// State of node `n` as the policy sees it. A host that does not answer is shown `off`:
+    /// nothing can be placed on it, and its VMs keep their last known figures.
     fn node_state(&self, n: usize) -> NodeState {
         let node = &self.nodes[n];
-        if node.booting {
+        if node.boot.is_some() {
             NodeState::Booting
         } else if node.shutting_down {
             NodeState::ShuttingDown
-        } else if !node.usable || node.info.is_none() {
+        } else if !node.usable || !node.reachable {
             NodeState::Off
         } else {
             NodeState::On
@@ -219,8 +310,9 @@ impl Backend {
         }
     }
 
-    /// RAM free for a new VM on node `n`, in MB: memory − host reserve − its active domains −
-    /// VMs on their way to it (migrations and starts in flight not yet listed on it).
+    /// RAM free for a new VM on node `n`, in MB: memory − host reserve − its active domains
+    /// (at its last listing) − VMs on their way to it (migrations and starts accepted, not yet
+    /// listed on it).
     pub fn node_free_ram_mb(&self, n: usize) -> f64 {
         let node = &self.nodes[n];
         let Some(info) = &node.info else {
@@ -229,18 +321,28 @@ impl Backend {
         let listed: f64 = node
             .domains
             .iter()
-            .filter(|d| d.state == DomainState::Active)
+            .filter(|d| d.state.is_active())
             .map(|d| kib_to_mb(d.memory_kib))
             .sum();
-        let on_its_way: f64 = self
-            .vms
+        (kib_to_mb(info.memory_kib) - self.cfg.host_reserved_ram_mb - listed - self.on_its_way(n))
+            .max(0.0)
+    }
+
+    /// RAM of the VMs on their way to node `n` and not yet listed there, in MB.
+    fn on_its_way(&self, n: usize) -> f64 {
+        let node = &self.nodes[n];
+        self.vms
             .iter()
             .filter(|v| v.alive)
             .filter(|v| v.migrating_to == Some(n) || (v.starting && v.node == n))
-            .filter(|v| !node.domains.iter().any(|d| d.name == v.name))
+            .filter(|v| {
+                !node
+                    .domains
+                    .iter()
+                    .any(|d| d.name == v.name && d.state.is_active())
+            })
             .map(|v| v.ram_mb)
-            .sum();
-        (kib_to_mb(info.memory_kib) - self.cfg.host_reserved_ram_mb - listed - on_its_way).max(0.0)
+            .sum()
     }
 
     /// Takes the results of finished workers.
@@ -253,6 +355,7 @@ impl Backend {
     fn finish(&mut self, a: usize, end_s: f64, result: Result<Done, String>) {
         let action = self.actions[a].action.clone();
         let vm = self.actions[a].vm;
+        self.actions[a].waiting_for = None;
         match (&action, &result) {
             (
                 Action::Migrate { to, .. },
@@ -265,6 +368,7 @@ impl Backend {
                 let v = &mut self.vms[vm.expect("migration of a VM")];
                 v.node = to.index();
                 v.migrating_to = None;
+                v.alive = true;
                 let r = &mut self.actions[a];
                 r.mb_sent = *mb;
                 r.downtime_ms = *downtime_ms;
@@ -274,17 +378,21 @@ impl Backend {
                 self.totals.migration_mb += mb;
                 self.totals.migration_downtime_s += downtime_ms / 1000.0;
             }
-            (Action::Migrate { .. }, Err(_)) => {
-                self.vms[vm.expect("migration of a VM")].migrating_to = None;
+            (Action::Migrate { .. }, _) => {
+                if let Some(v) = vm {
+                    self.vms[v].migrating_to = None;
+                }
             }
             (Action::StartReplica { .. }, Ok(_)) => {
                 self.vms[vm.expect("a new VM")].starting = false;
                 self.totals.replicas_started += 1;
             }
             (Action::StartReplica { .. }, Err(_)) => {
-                let v = &mut self.vms[vm.expect("a new VM")];
-                v.starting = false;
-                v.alive = false;
+                if let Some(v) = vm {
+                    let v = &mut self.vms[v];
+                    v.starting = false;
+                    v.alive = false;
+                }
             }
             (Action::StopReplica { .. }, Ok(_)) => {
                 let v = &mut self.vms[vm.expect("a stopped VM")];
@@ -295,18 +403,18 @@ impl Backend {
             (Action::StopReplica { .. }, Err(_)) => {
                 self.vms[vm.expect("a stopped VM")].stopping = false;
             }
-            (Action::PowerOn { node }, r) => {
-                let n = &mut self.nodes[node.index()];
-                n.booting = false;
-                if r.is_ok() {
-                    n.usable = true;
-                }
-            }
             (Action::PowerOff { node }, r) => {
                 let n = &mut self.nodes[node.index()];
                 n.shutting_down = false;
                 if r.is_ok() {
                     n.usable = false;
+                    if self.cfg.power_off_command.is_some() {
+                        // Really off: its host will not answer; it has no domains (checked).
+                        n.dark = true;
+                        n.reachable = false;
+                        n.domains.clear();
+                        n.cpu = 0.0;
+                    }
                 }
             }
             _ => {}
@@ -322,125 +430,19 @@ impl Backend {
         };
     }
 
-    /// Reads every host and updates the registry of managed domains and the CPU figures over
-    /// the period ending at `now_s`. The first call only takes the baseline counters.
-    pub fn sample(&mut self, now_s: f64) {
-        self.collect();
-        let period = self.last_sample_s.map(|t| now_s - t);
-        let apps = self.apps_names();
-        let mut marks = HashMap::new();
-        let mut used: HashMap<String, f64> = HashMap::new();
-        let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
-        for h in 0..self.nodes.len() {
-            let answer = self
-                .hv
-                .host_info(h)
-                .and_then(|i| self.hv.domains(h).map(|d| (i, d)));
-            let (info, mut domains) = match answer {
-                Ok(x) => x,
-                Err(e) => {
-                    if self.nodes[h].info.is_some() {
-                        eprintln!("warning: host {} unreachable: {e}", self.hv.label(h));
-                    }
-                    self.nodes[h].info = None;
-                    self.nodes[h].cpu = 0.0;
-                    // Its VMs keep their last figures: they still run, as far as we know.
-                    for v in self.vms.iter().filter(|v| v.node == h && v.alive) {
-                        seen.entry(v.name.clone()).or_default().push(h);
-                    }
-                    continue;
-                }
-            };
-            // New domains get their ids in name order: the same hosts give the same ids.
-            domains.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut busy = 0.0;
-            for d in domains.iter().filter(|d| d.state == DomainState::Active) {
-                let key = (h, d.name.clone());
-                // A counter that went back (or is new) belongs to a process started during the
-                // period (a start, or the destination of a migration): all of it is recent.
-                let delta = match self.marks.get(&key) {
-                    Some(&before) if d.cpu_time_ns >= before => d.cpu_time_ns - before,
-                    _ => d.cpu_time_ns,
-                };
-                marks.insert(key, d.cpu_time_ns);
-                let cores = match period {
-                    // A domain cannot use more than its vCPUs: clamp counter glitches.
-                    Some(p) if p > 0.0 => (delta as f64 / 1e9 / p).min(f64::from(d.vcpus)),
-                    _ => 0.0,
-                };
-                busy += cores;
-                if parse_domain_name(&d.name, &apps).is_some() {
-                    *used.entry(d.name.clone()).or_default() += cores;
-                    seen.entry(d.name.clone()).or_default().push(h);
-                }
-            }
-            for d in &domains {
-                if let Some((app, tier, _)) = parse_domain_name(&d.name, &apps) {
-                    if d.state == DomainState::Active && !self.by_name.contains_key(&d.name) {
-                        self.by_name.insert(d.name.clone(), self.vms.len());
-                        self.vms.push(Vm {
-                            name: d.name.clone(),
-                            app,
-                            tier,
-                            node: h,
-                            alive: true,
-                            vcpus: f64::from(d.vcpus),
-                            ram_mb: kib_to_mb(d.memory_kib),
-                            migrating_to: None,
-                            starting: false,
-                            stopping: false,
-                            cores_used: 0.0,
-                        });
-                    }
-                }
-            }
-            self.nodes[h].cpu = match period {
-                Some(p) if p > 0.0 && info.cores > 0 => (busy / f64::from(info.cores)).min(1.0),
-                _ => 0.0,
-            };
-            self.nodes[h].info = Some(info);
-            self.nodes[h].domains = domains;
-        }
-        // Where each managed VM is: the node it was on while it is still listed there (the
-        // source, during a migration), otherwise the one it appeared on.
-        for v in &mut self.vms {
-            let hosts = seen.get(&v.name).cloned().unwrap_or_default();
-            if hosts.contains(&v.node) {
-                v.alive = true;
-            } else if let Some(&h) = hosts.first() {
-                v.node = h;
-                v.alive = true;
-            } else if !v.starting {
-                v.alive = false;
-            }
-            if let Some(d) = self.nodes[v.node]
-                .domains
-                .iter()
-                .find(|d| d.name == v.name && d.state == DomainState::Active)
-            {
-                v.vcpus = f64::from(d.vcpus);
-                v.ram_mb = kib_to_mb(d.memory_kib);
-            }
-            v.cores_used = if v.alive {
-                used.get(&v.name).copied().unwrap_or(0.0)
-            } else {
-                0.0
-            };
-        }
-        // Keep the marks of unreachable hosts: their counters continue.
-        for ((h, name), m) in &self.marks {
-            if self.nodes[*h].info.is_none() {
-                marks.insert((*h, name.clone()), *m);
-            }
-        }
-        self.marks = marks;
-        self.last_sample_s = Some(now_s);
+    /// Asks every host for its figures and waits for the answers up to `cfg.poll_wait` (see
+    /// [`Backend::refresh`]); the first call takes the baseline counters.
+    pub fn sample(&mut self) {
+        self.refresh(self.cfg.poll_wait);
+        self.last_view_s = Some(self.clock.now_s());
     }
 
-    /// Samples the hosts and builds the view at `now_s` (seconds since the run started).
-    pub fn view(&mut self, now_s: f64) -> View {
-        let period_s = self.last_sample_s.map_or(0.0, |t| now_s - t);
-        self.sample(now_s);
+    /// Refreshes the hosts' figures and builds the view, stamped when it is built.
+    pub fn view(&mut self) -> View {
+        self.refresh(self.cfg.poll_wait);
+        let now_s = self.clock.now_s();
+        let period_s = self.last_view_s.map_or(0.0, |t| now_s - t);
+        self.last_view_s = Some(now_s);
         let nodes = (0..self.nodes.len())
             .map(|n| {
                 let node = &self.nodes[n];
@@ -609,6 +611,8 @@ impl Backend {
             downtime_ms: 0.0,
             rounds: 0,
             vm: None,
+            waiting_for: None,
+            cancel: None,
         });
         self.actions.len() - 1
     }
@@ -621,11 +625,12 @@ impl Backend {
         ActionId(a as u32)
     }
 
-    /// Carries out `action` at `now_s`: refuses it at once if impossible, otherwise starts it
-    /// on a worker thread (or, with `dry_run`, prints it and records it refused as not carried
-    /// out). Returns its id.
-    pub fn execute(&mut self, now_s: f64, action: Action) -> ActionId {
+    /// Carries out `action` now: refuses it at once if impossible, otherwise starts it on a
+    /// worker thread, or waits for its node's boot (or, with `dry_run`, prints it and records
+    /// it refused as not carried out). Never waits on a host. Returns its id.
+    pub fn execute(&mut self, action: Action) -> ActionId {
         self.collect();
+        let now_s = self.clock.now_s();
         let a = self.record(now_s, &action);
         let checked = match &action {
             Action::PowerOn { node } => self.check_power_on(*node),
@@ -653,8 +658,8 @@ impl Backend {
             return self.refuse(a, "dry run: not carried out");
         }
         match action {
-            Action::PowerOn { node } => self.power(a, node.index(), true),
-            Action::PowerOff { node } => self.power(a, node.index(), false),
+            Action::PowerOn { node } => self.power_on(a, node.index()),
+            Action::PowerOff { node } => self.power_off(a, node.index()),
             Action::StartReplica { tier, node } => self.start(a, tier, node.index()),
             Action::StopReplica { replica, .. } => self.stop(a, replica.index()),
             Action::Migrate { vm, to } => self.migrate(a, vm.index(), to.index()),
@@ -669,12 +674,24 @@ impl Backend {
         Ok(self.node_state(node.index()))
     }
 
+    /// Whether off node `n` can be powered on: by its command, or (none given) by marking it
+    /// usable, which only makes sense if its host answers.
+    fn check_can_boot(&self, n: usize) -> Result<(), String> {
+        if self.cfg.power_on_command.is_none() && !self.nodes[n].reachable {
+            return Err(
+                "the node's host does not answer, and no [live] power_on_command is set to power it on"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     fn check_power_on(&self, node: NodeId) -> Result<(), String> {
         let state = self.check_node(node)?;
         if state != NodeState::Off {
             return Err(format!("node is {}, not off", Self::state_label(state)));
         }
-        Ok(())
+        self.check_can_boot(node.index())
     }
 
     fn check_power_off(&self, node: NodeId) -> Result<(), String> {
@@ -690,7 +707,7 @@ impl Backend {
         let others = self.nodes[n]
             .domains
             .iter()
-            .filter(|d| d.state == DomainState::Active)
+            .filter(|d| d.state.is_active())
             .count();
         if others > 0 {
             return Err(format!(
@@ -703,17 +720,27 @@ impl Backend {
         Ok(())
     }
 
+    /// RAM node `n` could ever give a new VM, in MB: its memory − the host reserve − what is
+    /// already on its way to it (for a node that is off or booting, whose domains are none).
+    fn capacity_free_ram_mb(&self, n: usize) -> f64 {
+        let Some(info) = &self.nodes[n].info else {
+            return 0.0;
+        };
+        (kib_to_mb(info.memory_kib) - self.cfg.host_reserved_ram_mb - self.on_its_way(n)).max(0.0)
+    }
+
     fn check_start(&self, tier: TierRef, node: NodeId) -> Result<&str, String> {
         let (ai, ti) = (tier.app.index(), tier.tier as usize);
         let Some(app) = self.cfg.apps.get(ai).filter(|a| ti < a.tiers.len()) else {
             return Err("no such tier".into());
         };
-        match self.check_node(node)? {
-            NodeState::On => {}
+        let state = self.check_node(node)?;
+        let n = node.index();
+        match state {
+            NodeState::On | NodeState::Booting => {}
             NodeState::ShuttingDown => return Err("node is shutting down".into()),
-            // The simulator boots an off node first; a real node is powered on by a separate
-            // `power-on` (its hook), so a start on it waits for the policy to ask for that.
-            s => return Err(format!("node is {}, not on", Self::state_label(s))),
+            // Powered on first, as the simulator does.
+            NodeState::Off => self.check_can_boot(n)?,
         }
         let Some(template) = self.cfg.templates.get(&(ai, ti)) else {
             return Err(format!(
@@ -722,7 +749,11 @@ impl Backend {
             ));
         };
         if let Some(kib) = template_memory_kib(template) {
-            let free = self.node_free_ram_mb(node.index());
+            let free = if state == NodeState::On {
+                self.node_free_ram_mb(n)
+            } else {
+                self.capacity_free_ram_mb(n)
+            };
             let ram = kib_to_mb(kib);
             if free + 1e-9 < ram {
                 return Err(format!(
@@ -745,6 +776,9 @@ impl Backend {
         }
         if v.migrating_to.is_some() {
             return Err("its VM is migrating".into());
+        }
+        if !self.nodes[v.node].reachable {
+            return Err("its host does not answer".into());
         }
         let active = self
             .vms
@@ -778,10 +812,19 @@ impl Backend {
         if to.index() == v.node {
             return Err("the VM is already on that node".into());
         }
-        if state != NodeState::On {
-            return Err(format!("destination node is {}", Self::state_label(state)));
+        if !self.nodes[v.node].reachable {
+            return Err("the VM's host does not answer".into());
         }
-        let free = self.node_free_ram_mb(to.index());
+        let free = match state {
+            NodeState::On => self.node_free_ram_mb(to.index()),
+            NodeState::ShuttingDown => return Err("destination node is shutting-down".into()),
+            // Powered on first (convention 5); refused now if the VM could never fit there.
+            NodeState::Off => {
+                self.check_can_boot(to.index())?;
+                self.capacity_free_ram_mb(to.index())
+            }
+            NodeState::Booting => self.capacity_free_ram_mb(to.index()),
+        };
         if free + 1e-9 < v.ram_mb {
             return Err(format!(
                 "destination has {free:.0} MB of RAM free, the VM needs {:.0} MB",
@@ -799,29 +842,75 @@ impl Backend {
     ) {
         let hv = Arc::clone(&self.hv);
         let tx = self.tx.clone();
-        let epoch = self.epoch;
+        let clock = self.clock.clone();
         std::thread::spawn(move || {
             let result = job(hv.as_ref());
-            let _ = tx.send((a, epoch.elapsed().as_secs_f64(), result));
+            let _ = tx.send((a, clock.now_s(), result));
         });
     }
 
     fn migrate(&mut self, a: usize, v: usize, to: usize) {
         self.actions[a].vm = Some(v);
-        let vm = &mut self.vms[v];
-        vm.migrating_to = Some(to);
+        self.vms[v].migrating_to = Some(to);
+        if self.node_state(to) == NodeState::On {
+            self.launch_migration(a);
+        } else {
+            self.wait_for_boot(a, to);
+        }
+    }
+
+    /// Starts the migration of record `a` (its VM already marked migrating).
+    fn launch_migration(&mut self, a: usize) {
+        let Action::Migrate { to, .. } = self.actions[a].action else {
+            unreachable!("a migration")
+        };
+        let to = to.index();
+        let vm = &self.vms[self.actions[a].vm.expect("migration of a VM")];
         let (name, from, ram_mb) = (vm.name.clone(), vm.node, vm.ram_mb);
         let opts = self.cfg.migrate.clone();
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.actions[a].cancel = Some(cancel.clone());
+        let to_label = self.hv.label(to);
         self.spawn(a, move |hv| {
-            let stats = hv
-                .migrate(&name, from, to, &opts)
-                .map_err(|e| format!("migration failed: {e}"))?;
-            Ok(Done::Migrated {
-                mb: stats.bytes.map_or(ram_mb, |b| b as f64 / 1e6),
-                downtime_ms: stats.downtime_ms.unwrap_or(0) as f64,
-                rounds: stats.rounds.unwrap_or(0),
-            })
+            match hv.migrate(&name, from, to, &opts, &cancel) {
+                Ok(stats) => Ok(Done::Migrated {
+                    mb: stats.bytes.map_or(ram_mb, |b| b as f64 / 1e6),
+                    downtime_ms: stats.downtime_ms.unwrap_or(0) as f64,
+                    rounds: stats.rounds.unwrap_or(0),
+                }),
+                Err(e) => {
+                    // An error after the destination took over (the source lost during its
+                    // confirmation) is still a migration done: look before saying it failed.
+                    let runs_there = hv.domains(to).is_ok_and(|ds| {
+                        ds.iter().any(|d| {
+                            d.name == name && d.state == super::hypervisor::DomainState::Running
+                        })
+                    });
+                    if runs_there {
+                        eprintln!(
+                            "note: the migration of {name} ended with an error ({e}), but it runs on {to_label}: counted done"
+                        );
+                        Ok(Done::Migrated {
+                            mb: ram_mb,
+                            downtime_ms: 0.0,
+                            rounds: 0,
+                        })
+                    } else {
+                        Err(format!("migration failed: {e}"))
+                    }
+                }
+            }
         });
+    }
+
+    /// Record `a` waits for node `n` to come up, which is powered on if it is off.
+    fn wait_for_boot(&mut self, a: usize, n: usize) {
+        self.actions[a].waiting_for = Some(n);
+        if self.node_state(n) == NodeState::Off {
+            self.begin_boot(n);
+        }
+        // Powered on at once (no command, and the host answers): go on now.
+        self.launch_waiting();
     }
 
     fn start(&mut self, a: usize, tier: TierRef, node: usize) {
@@ -843,7 +932,6 @@ impl Backend {
             }
         }
         let name = domain_name(&app.name, tier_name, k);
-        let xml = instantiate_template(&template, &name);
         let ram_mb = template_memory_kib(&template).map_or(0.0, kib_to_mb);
         let vcpus = template_vcpus(&template).unwrap_or(1.0);
         let v = self.vms.len();
@@ -860,14 +948,57 @@ impl Backend {
             starting: true,
             stopping: false,
             cores_used: 0.0,
+            warned_twice: false,
         });
         self.actions[a].vm = Some(v);
         self.actions[a].target = name;
+        if self.node_state(node) == NodeState::On {
+            self.launch_start(a);
+        } else {
+            self.wait_for_boot(a, node);
+        }
+    }
+
+    /// Defines and starts the domain of record `a` (its VM already registered as starting).
+    fn launch_start(&mut self, a: usize) {
+        let Action::StartReplica { tier, node } = self.actions[a].action else {
+            unreachable!("a start")
+        };
+        let template = &self.cfg.templates[&(tier.app.index(), tier.tier as usize)];
+        let xml = instantiate_template(template, &self.actions[a].target);
+        let node = node.index();
         self.spawn(a, move |hv| {
             hv.start(node, &xml)
                 .map(|()| Done::Started)
                 .map_err(|e| format!("start failed: {e}"))
         });
+    }
+
+    /// Carries out the actions that waited for a node now on.
+    fn launch_waiting(&mut self) {
+        for a in 0..self.actions.len() {
+            let Some(n) = self.actions[a].waiting_for else {
+                continue;
+            };
+            if self.actions[a].outcome != Outcome::InProgress || self.node_state(n) != NodeState::On
+            {
+                continue;
+            }
+            self.actions[a].waiting_for = None;
+            match self.actions[a].action {
+                Action::Migrate { .. } => {
+                    let v = self.actions[a].vm.expect("migration of a VM");
+                    if !self.vms[v].alive {
+                        let now = self.clock.now_s();
+                        self.finish(a, now, Err("the VM no longer exists".into()));
+                    } else {
+                        self.launch_migration(a);
+                    }
+                }
+                Action::StartReplica { .. } => self.launch_start(a),
+                _ => {}
+            }
+        }
     }
 
     fn stop(&mut self, a: usize, v: usize) {
@@ -883,46 +1014,62 @@ impl Backend {
         });
     }
 
-    fn power(&mut self, a: usize, n: usize, on: bool) {
-        let command = if on {
-            self.cfg.power_on_command.clone()
-        } else {
-            self.cfg.power_off_command.clone()
+    fn power_on(&mut self, a: usize, n: usize) {
+        self.begin_boot(n);
+        if self.node_state(n) == NodeState::On {
+            let r = &mut self.actions[a];
+            r.end_s = Some(r.start_s);
+            r.outcome = Outcome::Done;
+        }
+        // Otherwise it ends with the boot (see `hosts`).
+    }
+
+    /// Powers off node `n` on: runs its power-on command (it is then booting until its host
+    /// answers), or, without one, only marks it usable.
+    fn begin_boot(&mut self, n: usize) {
+        if self.nodes[n].boot.is_some() {
+            return;
+        }
+        let Some(command) = self.cfg.power_on_command.clone() else {
+            self.nodes[n].usable = true;
+            return;
         };
-        let Some(command) = command else {
-            // No hook: the node is only marked usable or not, at once.
-            self.nodes[n].usable = on;
+        let now = self.clock.now_s();
+        let node = &mut self.nodes[n];
+        node.boot = Some(Boot {
+            since_s: now,
+            command_done_s: None,
+        });
+        node.dark = false;
+        let command = self.hook_command(&command, n);
+        let tx = self.hook_tx.clone();
+        let clock = self.clock.clone();
+        std::thread::spawn(move || {
+            let result = run_hook(&command, "power-on");
+            let _ = tx.send((n, clock.now_s(), result));
+        });
+    }
+
+    fn hook_command(&self, template: &str, n: usize) -> String {
+        template
+            .replace("{node}", &self.node_name(n))
+            .replace("{index}", &n.to_string())
+            .replace("{uri}", &self.hv.label(n))
+    }
+
+    fn power_off(&mut self, a: usize, n: usize) {
+        let Some(command) = self.cfg.power_off_command.clone() else {
+            // No hook: the node is only marked unusable, at once.
+            self.nodes[n].usable = false;
             let r = &mut self.actions[a];
             r.end_s = Some(r.start_s);
             r.outcome = Outcome::Done;
             return;
         };
-        if on {
-            self.nodes[n].booting = true;
-        } else {
-            self.nodes[n].shutting_down = true;
-        }
-        let command = command
-            .replace("{node}", &self.node_name(n))
-            .replace("{index}", &n.to_string())
-            .replace("{uri}", &self.hv.label(n));
-        let what = if on { "power-on" } else { "power-off" };
+        self.nodes[n].shutting_down = true;
+        let command = self.hook_command(&command, n);
         self.spawn(a, move |_| {
-            // The command may hold secrets (from the environment): never print it, nor its
-            // output; only its exit status.
-            let status = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .map_err(|e| format!("{what} command could not run: {}", e.kind()))?;
-            if status.success() {
-                Ok(Done::Powered)
-            } else {
-                Err(format!("{what} command failed ({status})"))
-            }
+            run_hook(&command, "power-off").map(|()| Done::Powered)
         });
     }
 
@@ -934,11 +1081,43 @@ impl Backend {
             .any(|r| r.outcome == Outcome::InProgress)
     }
 
-    /// Waits up to `limit` for the actions in flight to end.
-    pub fn drain(&mut self, limit: Duration) {
+    /// Waits up to `limit` for the actions in flight to end (boots go on being followed), or
+    /// until `give_up` says to stop waiting.
+    pub fn drain(&mut self, limit: Duration, give_up: impl Fn() -> bool) {
         let until = Instant::now() + limit;
-        while self.busy() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(50));
+        while self.busy() && Instant::now() < until && !give_up() {
+            if self.actions.iter().any(|r| r.waiting_for.is_some())
+                || self.nodes.iter().any(|n| n.boot.is_some())
+            {
+                self.refresh(Duration::from_millis(200));
+            } else {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.collect();
+    }
+
+    /// Stops what is in flight as far as it can be stopped, because the run is interrupted:
+    /// migrations are aborted (libvirt then resumes the VM on its source; one past the point
+    /// of no return completes), actions waiting for a boot fail. Starts, stops and power
+    /// commands run to their end. [`Backend::drain`] then waits for them.
+    pub fn interrupt(&mut self) {
+        self.collect();
+        let now = self.clock.now_s();
+        for a in 0..self.actions.len() {
+            if self.actions[a].outcome != Outcome::InProgress {
+                continue;
+            }
+            if let Some(c) = &self.actions[a].cancel {
+                c.store(true, Ordering::SeqCst);
+            }
+            if self.actions[a].waiting_for.is_some() {
+                self.finish(
+                    a,
+                    now,
+                    Err("cancelled: reconf was interrupted before its node came up".into()),
+                );
+            }
         }
     }
 
@@ -987,99 +1166,58 @@ impl Backend {
             .get(name)
             .map(|&v| (self.vms[v].node, self.vms[v].alive))
     }
+
+    /// The node named `name` (as the scenario names nodes), if any.
+    pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
+        (0..self.nodes.len())
+            .find(|&n| self.node_name(n) == name)
+            .map(|n| NodeId(n as u32))
+    }
+
+    /// The tier `tier` of application `app`, if both exist.
+    pub fn tier_by_name(&self, app: &str, tier: &str) -> Option<TierRef> {
+        let ai = self.cfg.apps.iter().position(|a| a.name == app)?;
+        let ti = self.cfg.apps[ai].tiers.iter().position(|t| t == tier)?;
+        Some(TierRef {
+            app: AppId(ai as u32),
+            tier: ti as u32,
+        })
+    }
+
+    /// Every (application, tier) name pair.
+    pub fn app_tier_names(&self) -> Vec<(String, String)> {
+        self.cfg
+            .apps
+            .iter()
+            .flat_map(|a| a.tiers.iter().map(|t| (a.name.clone(), t.clone())))
+            .collect()
+    }
+
+    /// The VM of managed domain `name`, if it was ever seen.
+    pub fn vm_by_name(&self, name: &str) -> Option<VmId> {
+        self.by_name.get(name).map(|&v| VmId(v as u32))
+    }
+}
+
+/// Runs a power hook. The command may hold secrets (from the environment): never print it,
+/// nor its output; only its exit status.
+fn run_hook(command: &str, what: &str) -> Result<(), String> {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("{what} command could not run: {}", e.kind()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} command failed ({status})"))
+    }
 }
 
 /// Wall-clock times to the millisecond: finer digits are noise and clutter the CSVs.
 pub(crate) fn round_ms(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// The `<memory>` of a domain XML, in KiB (honouring its `unit`).
-pub fn template_memory_kib(xml: &str) -> Option<u64> {
-    let (attrs, text) = element(xml, "memory")?;
-    let value: f64 = text.trim().parse().ok()?;
-    let unit = attr(attrs, "unit").unwrap_or("KiB");
-    let bytes = match unit {
-        "b" | "bytes" => 1.0,
-        "KB" => 1e3,
-        "k" | "KiB" => 1024.0,
-        "MB" => 1e6,
-        "M" | "MiB" => 1024.0 * 1024.0,
-        "GB" => 1e9,
-        "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    Some((value * bytes / 1024.0).round() as u64)
-}
-
-fn template_vcpus(xml: &str) -> Option<f64> {
-    element(xml, "vcpu")?.1.trim().parse().ok()
-}
-
-/// The attributes and text of the first `<tag ...>text</tag>` in `xml` (enough for the flat
-/// elements of a domain's top level; not a general XML parser).
-fn element<'a>(xml: &'a str, tag: &str) -> Option<(&'a str, &'a str)> {
-    let xml = &xml[xml.find("<domain").unwrap_or(0)..];
-    let open = format!("<{tag}");
-    let mut from = 0;
-    while let Some(i) = xml[from..].find(&open) {
-        let start = from + i + open.len();
-        let rest = &xml[start..];
-        if rest.starts_with(['>', ' ', '\t', '\n', '\r']) {
-            let gt = rest.find('>')?;
-            let attrs = &rest[..gt];
-            let body = &rest[gt + 1..];
-            let end = body.find(&format!("</{tag}>"))?;
-            return Some((attrs, &body[..end]));
-        }
-        from = start;
-    }
-    None
-}
-
-fn attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
-    for q in ['\'', '"'] {
-        let key = format!("{name}={q}");
-        if let Some(i) = attrs.find(&key) {
-            let v = &attrs[i + key.len()..];
-            return v.find(q).map(|e| &v[..e]);
-        }
-    }
-    None
-}
-
-/// A template with its `<name>` set to `name` and its `<uuid>` removed (libvirt then makes a
-/// fresh one, so two replicas from one template never clash).
-pub fn instantiate_template(template: &str, name: &str) -> String {
-    // From the root element on: a comment before it may well mention `<name>`.
-    let root = template.find("<domain").unwrap_or(0);
-    let (head, body) = template.split_at(root);
-    let mut xml = body.to_string();
-    if let (Some(s), Some(e)) = (xml.find("<name>"), xml.find("</name>")) {
-        if s < e {
-            xml.replace_range(s..e + "</name>".len(), &format!("<name>{name}</name>"));
-        }
-    }
-    if let (Some(s), Some(e)) = (xml.find("<uuid>"), xml.find("</uuid>")) {
-        if s < e {
-            xml.replace_range(s..e + "</uuid>".len(), "");
-        }
-    }
-    format!("{head}{xml}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_are_instantiated_and_read() {
-        let t = "<!-- reconf sets <name> and <memory> -->\n<domain type='qemu'>\n  <name>x</name>\n  <uuid>1234</uuid>\n  <memory unit='MiB'>128</memory>\n  <vcpu placement='static'>2</vcpu>\n</domain>";
-        let x = instantiate_template(t, "rubis-app-3");
-        assert!(x.contains("<name>rubis-app-3</name>"));
-        assert!(!x.contains("uuid"));
-        assert_eq!(template_memory_kib(t), Some(131072));
-        assert_eq!(template_vcpus(t), Some(2.0));
-        assert_eq!(template_memory_kib("<memory>65536</memory>"), Some(65536));
-    }
 }

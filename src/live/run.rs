@@ -4,14 +4,19 @@
 //! read live runs as they read simulated ones.
 
 use super::backend::{round_ms, AppSpec, Backend, Config};
+use super::clock::Clock;
 use super::hypervisor::MigrateOptions;
+use super::interrupt::Interrupt;
+use super::naming::domain_name;
 use crate::report::output::{NodeRow, RunOutput, Summary, TimeseriesRow};
+use crate::scenario::infra::ScriptedAction;
 use crate::scenario::schema::Scenario;
 use crate::scenario::InputError;
-use reconf_api::{Policy, ReplicaState, View};
+use reconf_api::{Action, AppId, NodeId, Policy, ReplicaId, ReplicaState, TierRef, View, VmId};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The backend's configuration from a loaded scenario: apps and tiers, host reserve, migration
 /// settings, and the `[live]` section (templates read now, relative to `base_dir`, so that a
@@ -67,6 +72,15 @@ pub fn config_from_scenario(
         return Err(InputError::new(shown, "must be a finite number >= 0")
             .field("live.migration_timeout_s"));
     }
+    for (value, key) in [
+        (live.call_timeout_s, "live.call_timeout_s"),
+        (live.boot_timeout_s, "live.boot_timeout_s"),
+    ] {
+        if !(value > 0.0 && value.is_finite()) {
+            return Err(InputError::new(shown, "must be a finite number > 0").field(key));
+        }
+    }
+    check_names_are_unambiguous(&apps, shown)?;
     let infra = sc.infrastructure.as_ref();
     let migration = infra.map(|i| i.migration.clone()).unwrap_or_default();
     // Node names: the scenario's when it describes as many nodes as there are hosts.
@@ -103,7 +117,33 @@ pub fn config_from_scenario(
         power_on_command: live.power_on_command.clone(),
         power_off_command: live.power_off_command.clone(),
         dry_run,
+        call_timeout: Duration::from_secs_f64(live.call_timeout_s),
+        boot_timeout: Duration::from_secs_f64(live.boot_timeout_s),
+        poll_wait: Duration::from_secs(1),
     })
+}
+
+/// Refuses applications and tiers whose replicas' domain names could be read two ways: a
+/// domain `<app>-<tier>-<k>` must name one tier (`a` + `b-c` and `a-b` + `c` both give
+/// `a-b-c-0`).
+fn check_names_are_unambiguous(apps: &[AppSpec], shown: &str) -> Result<(), InputError> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for a in apps {
+        for t in &a.tiers {
+            let prefix = format!("{}-{}", a.name, t);
+            let this = format!("{}.{}", a.name, t);
+            if let Some(other) = seen.insert(prefix.clone(), this.clone()) {
+                return Err(InputError::new(
+                    shown,
+                    format!(
+                        "tiers `{other}` and `{this}` both name their replicas' domains `{prefix}-<k>`: rename an application or a tier (reconf live tells replicas by domain name)"
+                    ),
+                )
+                .field("apps"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a live run needs beyond the backend.
@@ -114,6 +154,10 @@ pub struct LiveRun {
     pub duration: Duration,
     /// Longest wait, at the end, for actions still in flight.
     pub drain_limit: Duration,
+    /// The scenario's `[[actions]]`, carried out when their time comes.
+    pub scripted: Vec<ScriptedAction>,
+    /// SIGINT / SIGTERM: the run ends early, cleanly.
+    pub interrupt: Arc<Interrupt>,
 }
 
 /// Accumulates the output rows.
@@ -183,15 +227,18 @@ impl Recorder {
 
 impl LiveRun {
     /// Runs `policy` (or only monitors, without one) against `backend` until `duration` has
-    /// passed; calls `checkpoint` with the output so far after every period (the CLI writes it,
-    /// so an interrupted run still leaves its files). Returns the final output.
+    /// passed or a signal came; calls `checkpoint` with the output so far after every period
+    /// (the CLI writes it, so an interrupted run still leaves its files). Each period's view is
+    /// built within half a period of its instant whatever the hosts do (see
+    /// [`Backend::refresh`]). Returns the final output, after the actions in flight ended (on a
+    /// signal: after the migrations in flight were aborted).
     pub fn run(
         &self,
         backend: &mut Backend,
         mut policy: Option<&mut Box<dyn Policy>>,
-        epoch: Instant,
         mut checkpoint: impl FnMut(&RunOutput),
     ) -> RunOutput {
+        let clock = backend.clock().clone();
         let mut rec = Recorder {
             app_names: Vec::new(),
             tier_names: Vec::new(),
@@ -200,19 +247,29 @@ impl LiveRun {
             tier_util: Vec::new(),
             node_hours: 0.0,
         };
-        backend.sample(epoch.elapsed().as_secs_f64());
+        let period_s = self.period.as_secs_f64();
+        let mut scripted: Vec<&ScriptedAction> = self.scripted.iter().collect();
+        scripted.sort_by(|a, b| a.at_s().total_cmp(&b.at_s()));
+        let mut next_script = 0;
+        backend.sample();
         let mut k = 1u32;
-        loop {
-            let due = self.period * k;
-            if due > self.duration {
+        'run: loop {
+            let due_s = period_s * f64::from(k);
+            if due_s > self.duration.as_secs_f64() + 1e-9 {
                 break;
             }
-            let elapsed = epoch.elapsed();
-            if due > elapsed {
-                std::thread::sleep(due - elapsed);
+            // Sleep until the period's instant, waking up for a signal.
+            loop {
+                if self.interrupt.count() > 0 {
+                    break 'run;
+                }
+                let left = due_s - clock.now_s();
+                if left <= 0.0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_secs_f64(left.min(0.02)));
             }
-            let now_s = epoch.elapsed().as_secs_f64();
-            let view = backend.view(now_s);
+            let view = backend.view();
             if rec.tier_names.is_empty() {
                 for a in &view.apps {
                     rec.app_names.push(a.name.clone());
@@ -223,23 +280,41 @@ impl LiveRun {
                 }
             }
             rec.push(&view);
+            while next_script < scripted.len() && scripted[next_script].at_s() <= view.now_s {
+                execute_scripted(backend, scripted[next_script]);
+                next_script += 1;
+            }
             if let Some(p) = policy.as_mut() {
                 for action in p.decide(&view) {
-                    backend.execute(now_s, action);
+                    backend.execute(action);
                 }
             }
-            checkpoint(&self.output(backend, &rec, epoch));
-            // A slow period (a host that took long to answer) skips the missed instants
-            // rather than bursting to catch up.
-            k = ((epoch.elapsed().as_secs_f64() / self.period.as_secs_f64()).floor() as u32 + 1)
-                .max(k + 1);
+            checkpoint(&self.output(backend, &rec, &clock));
+            // A slow period skips the missed instants rather than bursting to catch up.
+            k = ((clock.now_s() / period_s).floor() as u32 + 1).max(k + 1);
         }
-        backend.drain(self.drain_limit);
-        self.output(backend, &rec, epoch)
+        // Wait for what is in flight. On a signal (before or now) the migrations are aborted
+        // first; a signal after that stops the waiting.
+        let interrupt = &self.interrupt;
+        let mut aborted_at = None;
+        let until = std::time::Instant::now() + self.drain_limit;
+        while backend.busy() && std::time::Instant::now() < until {
+            let seen = interrupt.count();
+            match aborted_at {
+                None if seen > 0 => {
+                    backend.interrupt();
+                    aborted_at = Some(seen);
+                }
+                Some(at) if seen > at => break,
+                _ => {}
+            }
+            backend.drain(Duration::from_millis(200), || interrupt.count() != seen);
+        }
+        self.output(backend, &rec, &clock)
     }
 
-    fn output(&self, backend: &Backend, rec: &Recorder, epoch: Instant) -> RunOutput {
-        let wall = epoch.elapsed().as_secs_f64();
+    fn output(&self, backend: &Backend, rec: &Recorder, clock: &Clock) -> RunOutput {
+        let wall = clock.now_s();
         let t = &backend.totals;
         let tier_utilisation = rec
             .tier_names
@@ -287,4 +362,55 @@ impl LiveRun {
 
 fn backend_sla(b: &Backend) -> f64 {
     b.sla_target_ms()
+}
+
+/// Carries out one of the scenario's `[[actions]]`: names as the simulator writes them (nodes
+/// by their scenario name, replicas and VMs `app.tier.k`, which are domains `app-tier-k`).
+/// A name that matches nothing (yet) is an action refused, as the simulator does.
+fn execute_scripted(backend: &mut Backend, s: &ScriptedAction) {
+    let node = |b: &Backend, name: &str| b.node_by_name(name).unwrap_or(NodeId(u32::MAX));
+    let vm = |b: &Backend, name: &str| {
+        b.vm_by_name(&live_domain_name(b, name).unwrap_or_default())
+            .unwrap_or(VmId(u32::MAX))
+    };
+    let action = match s {
+        ScriptedAction::PowerOn { node: n, .. } => Action::PowerOn {
+            node: node(backend, n),
+        },
+        ScriptedAction::PowerOff { node: n, .. } => Action::PowerOff {
+            node: node(backend, n),
+        },
+        ScriptedAction::StartReplica {
+            app, tier, node: n, ..
+        } => {
+            let found = backend.tier_by_name(app, tier);
+            Action::StartReplica {
+                tier: found.unwrap_or(TierRef {
+                    app: AppId(u32::MAX),
+                    tier: 0,
+                }),
+                node: node(backend, n),
+            }
+        }
+        ScriptedAction::StopReplica { replica, drain, .. } => Action::StopReplica {
+            replica: ReplicaId(vm(backend, replica).0),
+            drain: *drain,
+        },
+        ScriptedAction::Migrate { vm: name, to, .. } => Action::Migrate {
+            vm: vm(backend, name),
+            to: node(backend, to),
+        },
+    };
+    backend.execute(action);
+}
+
+/// The domain name of a replica named `app.tier.k` in the scenario.
+fn live_domain_name(b: &Backend, name: &str) -> Option<String> {
+    let (prefix, k) = name.rsplit_once('.')?;
+    let k: u32 = k.parse().ok()?;
+    let (app, tier) = b
+        .app_tier_names()
+        .into_iter()
+        .find(|(a, t)| format!("{a}.{t}") == prefix)?;
+    Some(domain_name(&app, &tier, k))
 }

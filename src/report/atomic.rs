@@ -41,11 +41,22 @@ impl AtomicFile {
         })
     }
 
+    /// Flushes, syncs and renames the temporary over the final name. On failure (a full disk
+    /// fails the flush or the sync) the temporary is removed: the final name keeps its old
+    /// content, and nothing else is left behind.
     pub fn commit(mut self) -> io::Result<()> {
+        // Taken out first, so that `Drop` (which would remove the temporary only while it holds
+        // the writer) does nothing: every path below removes it itself when it fails.
         let out = self.out.take().expect("committed once");
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&self.tmp, &self.path)
+        let result = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| fs::rename(&self.tmp, &self.path));
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        result
     }
 }
 
@@ -314,6 +325,22 @@ mod tests {
         let p = dir.path().join("missing-folder").join("x.json");
         assert!(write_atomic(&p, b"x").is_err());
         assert!(!p.exists());
+    }
+
+    #[test]
+    fn a_failed_commit_removes_its_temporary() {
+        // The rename fails (the final name is a folder): the temporary must not stay behind.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        fs::create_dir(&p).unwrap();
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"{}").unwrap();
+        assert!(f.commit().is_err());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["summary.json"], "{names:?}");
     }
 
     #[test]

@@ -31,11 +31,24 @@ pub struct Live {
     /// Seconds a migration may take before it is aborted and reported failed (0: no limit).
     #[serde(default)]
     pub migration_timeout_s: f64,
+    /// Seconds a host may take to answer libvirt: one that has not answered for this long (a
+    /// stopped or hung daemon, a host cut off) is shown off to the policy, and asked again at
+    /// every period. Also the keepalive of every connection (a silent daemon's connection is
+    /// closed after about this long) and the longest wait for a host at start.
+    #[serde(default = "default_call_timeout_s")]
+    pub call_timeout_s: f64,
+    /// Seconds a node may take, after its `power_on_command` succeeded, until its host answers
+    /// libvirt; past that the power-on (and the migrations and starts waiting for it) fail.
+    #[serde(default = "default_boot_timeout_s")]
+    pub boot_timeout_s: f64,
     /// The hook for real power control: a shell command run by `power-on` (e.g. `ipmitool -I
     /// lanplus -H bmc-{node} -U "$IPMI_USER" -E chassis power on`). `{node}` is replaced by the
     /// node's name, `{index}` by its position in `--uri`, `{uri}` by its URI. Keep credentials
     /// in environment variables, never in the scenario: reconf logs neither the command nor its
-    /// output, only its exit status. Absent: power-on only marks the node usable again.
+    /// output, only its exit status. The node is on once the command succeeded and its host
+    /// answers. `migrate` to an off node and `start-replica` on one run it too, and go on once
+    /// the node is on. Absent: power-on only marks the node usable again (refused if its host
+    /// does not answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_on_command: Option<String>,
     /// The same for `power-off` (e.g. `... chassis power soft`). Absent: power-off only marks
@@ -48,6 +61,14 @@ fn default_stop_timeout_s() -> f64 {
     30.0
 }
 
+fn default_call_timeout_s() -> f64 {
+    10.0
+}
+
+fn default_boot_timeout_s() -> f64 {
+    300.0
+}
+
 impl Default for Live {
     fn default() -> Self {
         Live {
@@ -56,6 +77,8 @@ impl Default for Live {
             migration_listen_address: None,
             stop_timeout_s: default_stop_timeout_s(),
             migration_timeout_s: 0.0,
+            call_timeout_s: default_call_timeout_s(),
+            boot_timeout_s: default_boot_timeout_s(),
             power_on_command: None,
             power_off_command: None,
         }
