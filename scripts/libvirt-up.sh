@@ -17,10 +17,21 @@ if [[ ${1:-} == --install ]]; then
     apt-get update -qq
     # Not libvirt-daemon-system: it pulls in systemd.
     apt-get install -y -qq --no-install-recommends pkg-config libvirt-dev libvirt-clients \
-        libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 >/dev/null
+        libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 binutils >/dev/null
 fi
 [[ $(id -u) == 0 ]] || { echo "libvirt-up: must run as root" >&2; exit 1; }
 mkdir -p "$STATE" /var/log/libvirt /run/libvirt
+chmod 755 "$STATE"
+
+# The fault tests' guest (tests/data/libvirt/dirty-guest.S): a multiboot kernel QEMU boots with
+# -kernel, readable by both daemons' users.
+GUEST_SRC="$(dirname "$0")/../tests/data/libvirt/dirty-guest.S"
+if [[ -f $GUEST_SRC ]]; then
+    as --32 -o "$STATE/dirty-guest.o" "$GUEST_SRC"
+    ld -m elf_i386 -Ttext 0x100000 --build-id=none -nostdlib -static \
+        -o "$STATE/dirty-guest.elf" "$STATE/dirty-guest.o"
+    chmod 644 "$STATE/dirty-guest.elf"
+fi
 # qemu.conf names its user even when it is root; the package's user may be missing here.
 id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin libvirt-qemu
 id "$LVUSER" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$LVUSER"

@@ -281,3 +281,29 @@ fn real_faults_leave_the_vm_running_on_exactly_one_host() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn one_daemon_given_twice_is_refused_with_exit_2() {
+    let Some(uris) = uris("one_daemon_given_twice_is_refused_with_exit_2") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    // The system daemon through two URIs: one host UUID.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reconf"))
+        .arg("live")
+        .arg(root().join("scenarios/live/two-hosts.toml"))
+        .args(["--uri", &uris[0], "--uri", "qemu+unix:///system"])
+        .args(["--duration-s", "2"])
+        .arg("--out")
+        .arg(out.path().join("run"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: --uri qemu+unix:///system (node 1) and --uri qemu:///system (node 0) are the same host (host UUID 5ec0f1ee-0000-4000-8000-000000000001)"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("run").exists(), "nothing written");
+}

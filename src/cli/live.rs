@@ -32,6 +32,7 @@ pub fn live(_args: &LiveArgs) -> ExitCode {
     ExitCode::from(2)
 }
 
+#[cfg(feature = "libvirt")]
 /// The first two hosts with one UUID (one daemon given twice: its capacity would count
 /// twice, and its VMs would seem to run on two nodes): (earlier, later, uuid).
 pub fn same_host(uuids: &[Option<String>]) -> Option<(usize, usize, String)> {
@@ -47,6 +48,31 @@ pub fn same_host(uuids: &[Option<String>]) -> Option<(usize, usize, String)> {
     None
 }
 
+#[cfg(feature = "libvirt")]
+/// Removes the temporaries a killed run left in `out` (`.<file>.<pid>.tmp`, see
+/// `report::atomic`): a rerun into the same folder leaves only whole files behind.
+fn remove_stale_temporaries(out: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = [
+            "scenario.toml",
+            "timeseries.csv",
+            "nodes.csv",
+            "actions.csv",
+            "summary.json",
+        ]
+        .iter()
+        .any(|f| name.starts_with(&format!(".{f}.")) && name.ends_with(".tmp"));
+        if ours {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+#[cfg(feature = "libvirt")]
 /// Writes a run's files after every period; when the disk is full (or the folder not
 /// writable) it says so once, goes on, and retries at the next period (the atomic writes leave
 /// no temporary behind, and the previous files stay whole).
@@ -56,6 +82,7 @@ struct Checkpoints<'a> {
     failing: bool,
 }
 
+#[cfg(feature = "libvirt")]
 impl Checkpoints<'_> {
     fn write(&mut self, o: &crate::report::RunOutput) -> std::io::Result<()> {
         match o.write_to(self.out, self.resolved) {
@@ -155,6 +182,7 @@ pub fn live(args: &LiveArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    remove_stale_temporaries(&args.out);
     // Each view waits for the hosts at most half a period: the loop keeps its period.
     cfg.poll_wait = Duration::from_secs_f64(period_s / 2.0).min(cfg.call_timeout);
     let mut backend = Backend::new(Arc::new(hv), cfg, Clock::wall());

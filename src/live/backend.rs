@@ -1073,12 +1073,15 @@ impl Backend {
         });
     }
 
-    /// Whether actions are still being carried out.
+    /// Whether actions (or reconciliations) are still being carried out.
     pub fn busy(&mut self) -> bool {
         self.collect();
-        self.actions
-            .iter()
-            .any(|r| r.outcome == Outcome::InProgress)
+        self.take_fixes();
+        !self.fixing.is_empty()
+            || self
+                .actions
+                .iter()
+                .any(|r| r.outcome == Outcome::InProgress)
     }
 
     /// Waits up to `limit` for the actions in flight to end (boots go on being followed), or

@@ -328,7 +328,7 @@ impl Backend {
     }
 
     /// Results of removals and resumptions.
-    fn take_fixes(&mut self) {
+    pub(super) fn take_fixes(&mut self) {
         while let Ok((h, uuid, what, result)) = self.fix_rx.try_recv() {
             self.fixing.remove(&(h, uuid));
             match result {
