@@ -105,6 +105,9 @@ struct Vm {
     cores_used: f64,
     /// A warning that it runs on two hosts at once was printed.
     warned_twice: bool,
+    /// When its last action ended: listings asked for before then may predate its outcome,
+    /// and say nothing about where it is.
+    settled_s: f64,
 }
 
 /// A power-on under way.
@@ -130,8 +133,10 @@ struct Node {
     reachable: bool,
     /// A poll of this host is in flight, since then.
     polling_since_s: Option<f64>,
-    /// When its domains were last listed.
+    /// When its domains were last listed (the answer came).
     listed_s: Option<f64>,
+    /// When that listing was asked for.
+    asked_s: f64,
     /// Its domains at the last listing (kept while unreachable), in name order.
     domains: Vec<DomainInfo>,
     cpu: f64,
@@ -189,8 +194,10 @@ pub struct Totals {
 }
 
 type WorkerResult = (usize, f64, Result<Done, String>);
+/// A host's answer: (host, when asked, when answered, the answer).
 type PollResult = (
     usize,
+    f64,
     f64,
     Result<(HostInfo, Vec<DomainInfo>), super::hypervisor::HvError>,
 );
@@ -356,6 +363,9 @@ impl Backend {
         let action = self.actions[a].action.clone();
         let vm = self.actions[a].vm;
         self.actions[a].waiting_for = None;
+        if let Some(v) = vm {
+            self.vms[v].settled_s = end_s;
+        }
         match (&action, &result) {
             (
                 Action::Migrate { to, .. },
@@ -949,6 +959,7 @@ impl Backend {
             stopping: false,
             cores_used: 0.0,
             warned_twice: false,
+            settled_s: 0.0,
         });
         self.actions[a].vm = Some(v);
         self.actions[a].target = name;

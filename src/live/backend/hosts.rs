@@ -70,20 +70,24 @@ impl Backend {
     }
 
     fn start_poll(&mut self, h: usize) {
-        self.nodes[h].polling_since_s = Some(self.clock.now_s());
+        let asked_s = self.clock.now_s();
+        self.nodes[h].polling_since_s = Some(asked_s);
         let hv = Arc::clone(&self.hv);
         let tx = self.poll_tx.clone();
         let clock = self.clock.clone();
         std::thread::spawn(move || {
             let answer = hv.host_info(h).and_then(|i| hv.domains(h).map(|d| (i, d)));
-            let _ = tx.send((h, clock.now_s(), answer));
+            let _ = tx.send((h, asked_s, clock.now_s(), answer));
         });
     }
 
-    fn take_answer(&mut self, (h, at_s, answer): super::PollResult) {
+    fn take_answer(&mut self, (h, asked_s, at_s, answer): super::PollResult) {
         self.nodes[h].polling_since_s = None;
         match answer {
-            Ok((info, domains)) => self.take_listing(h, at_s, info, domains),
+            Ok((info, domains)) => {
+                self.take_listing(h, at_s, info, domains);
+                self.nodes[h].asked_s = asked_s;
+            }
             Err(e) => self.mark_unknown(h, &format!("does not answer ({e})")),
         }
     }
@@ -260,11 +264,22 @@ impl Backend {
                 stopping: false,
                 cores_used: 0.0,
                 warned_twice: false,
+                settled_s: 0.0,
             });
         }
         let mut twice_now = HashSet::new();
         for i in 0..self.vms.len() {
             let name = self.vms[i].name.clone();
+            // A listing asked for before its last action ended may show the VM where it was:
+            // wait for fresher ones.
+            let settled = self.vms[i].settled_s;
+            if self
+                .nodes
+                .iter()
+                .any(|n| n.reachable && n.asked_s < settled)
+            {
+                continue;
+            }
             let copies: Vec<(usize, DomainState)> = (0..self.nodes.len())
                 .filter(|&h| self.nodes[h].reachable)
                 .filter_map(|h| {
