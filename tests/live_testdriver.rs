@@ -699,3 +699,33 @@ fn reconf_live_on_a_full_disk_warns_once_retries_and_leaves_no_temporaries() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn a_host_that_accepts_the_connection_but_never_answers_is_exit_1_within_the_call_timeout() {
+    // A socket that takes connections (the kernel's backlog) and never answers, like a stopped
+    // daemon: opening it must not hang reconf.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("silent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let silent = format!("qemu+unix:///system?socket={}", sock.display());
+    let t = Instant::now();
+    let o = reconf()
+        .arg("live")
+        .arg(data("testdriver.toml"))
+        .args(["--uri", &uri("node0.xml"), "--uri", &silent])
+        .args(["--set", "live.call_timeout_s=2"])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: cannot connect to --uri qemu+unix:///system (node 1): ")
+            && err.contains("did not answer within 2 s"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    eprintln!("a silent host at start: exit 1 after {took:?}");
+}

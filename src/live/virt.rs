@@ -299,7 +299,8 @@ impl Hypervisor for Libvirt {
             Ok(i) => Ok(HostInfo {
                 cores: i.cpus,
                 memory_kib: i.memory,
-                uuid: host_uuid(&c.0),
+                // Read once, at connection (the capabilities are a large document).
+                uuid: self.uuids[h].clone(),
             }),
             Err(e) => {
                 self.check_alive(h, &c);
