@@ -15,11 +15,20 @@ pub struct PlotArgs {
     /// SLA violations, lost sessions, node-hours, energy].
     #[arg(long = "metric", value_name = "KEY")]
     pub metrics: Vec<String>,
+    /// Value axes: `auto` is logarithmic for bars and sweep curves whose positive values span
+    /// more than two decades, `log` wherever the values are all positive (time series of
+    /// response times included), `linear` everywhere.
+    #[arg(long, value_enum, default_value_t = crate::plot::ScaleChoice::Auto)]
+    pub scale: crate::plot::ScaleChoice,
 }
 
 pub fn plot(args: &PlotArgs) -> ExitCode {
     let out = args.out.clone().unwrap_or_else(|| args.dir.join("figures"));
-    match crate::plot::plot_dir(&args.dir, &out, &args.metrics) {
+    let opts = crate::plot::PlotOptions {
+        metrics: args.metrics.clone(),
+        scale: args.scale,
+    };
+    match crate::plot::plot_dir(&args.dir, &out, &opts) {
         Ok(files) => {
             eprintln!(
                 "plot: {} figures (SVG and PNG) in {}",

@@ -7,15 +7,24 @@
 //! misplaces them). PNGs are encoded with the `png` crate from an in-memory bitmap, and every
 //! figure is written atomically like the rest of the outputs.
 
+mod apps;
 pub mod figure;
+mod labels;
+pub mod legend;
+pub mod palette;
 mod run;
+pub mod scale;
 mod sweep;
 pub mod text;
 
 use crate::report::atomic::write_atomic;
 use crate::scenario::InputError;
-use figure::{draw_bars, draw_lines, BarFigure, LineFigure, SIZE};
+use figure::{BarFigure, LineFigure, HEIGHT, WIDTH};
+pub use labels::describe;
 use plotters::prelude::*;
+use rayon::prelude::*;
+pub use scale::ScaleChoice;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use text::Typeset;
@@ -51,14 +60,63 @@ pub enum Figure {
     Bars(BarFigure),
 }
 
+impl Figure {
+    /// Width and height in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Figure::Lines(_) => (WIDTH, HEIGHT),
+            Figure::Bars(b) => (WIDTH, b.height()),
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Figure::Lines(f) => &f.title,
+            Figure::Bars(f) => &f.title,
+        }
+    }
+}
+
+/// Draws `fig`, its legend only if `with_legend` (same layout either way); returns where the
+/// legend is (pixels: left, top, right, bottom).
 fn render<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     fig: &Figure,
-) -> Result<(), String> {
+    with_legend: bool,
+) -> Result<Option<(i32, i32, i32, i32)>, String> {
     match fig {
-        Figure::Lines(f) => draw_lines(&root, f),
-        Figure::Bars(f) => draw_bars(&root, f),
+        Figure::Lines(f) => figure::draw_lines_with(&root, f, with_legend),
+        Figure::Bars(f) => figure::draw_bars_with(&root, f, with_legend),
     }
+}
+
+/// A figure drawn into RGB pixels, as in its PNG.
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    /// Row-major RGB, 3 bytes a pixel.
+    pub rgb: Vec<u8>,
+    /// Where the legend is (pixels: left, top, right, bottom), if the figure has one.
+    pub legend: Option<(i32, i32, i32, i32)>,
+}
+
+/// Draws `fig` into pixels (what its PNG holds); without its legend if `with_legend` is false,
+/// the rest laid out the same, so that what the legend would cover can be inspected.
+pub fn rasterize(fig: &Figure, with_legend: bool) -> Result<Raster, String> {
+    register_font();
+    let (w, h) = fig.size();
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    let legend = render(
+        Typeset::raster(BitMapBackend::with_buffer(&mut rgb, (w, h))).into_drawing_area(),
+        fig,
+        with_legend,
+    )?;
+    Ok(Raster {
+        width: w,
+        height: h,
+        rgb,
+        legend,
+    })
 }
 
 /// Renders `fig` as `out/name.svg` and `out/name.png`; returns both paths.
@@ -67,18 +125,14 @@ pub fn save(fig: &Figure, out: &Path, name: &str) -> Result<Vec<PathBuf>, PlotEr
     let fail = |what: &str, e: String| PlotError::Io(format!("{what} {name}: {e}"));
     let mut svg = String::new();
     render(
-        Typeset::vector(SVGBackend::with_string(&mut svg, SIZE)).into_drawing_area(),
+        Typeset::vector(SVGBackend::with_string(&mut svg, fig.size())).into_drawing_area(),
         fig,
+        true,
     )
     .map_err(|e| fail("cannot draw", e))?;
-    let (w, h) = SIZE;
-    let mut rgb = vec![255u8; (w * h * 3) as usize];
-    render(
-        Typeset::raster(BitMapBackend::with_buffer(&mut rgb, SIZE)).into_drawing_area(),
-        fig,
-    )
-    .map_err(|e| fail("cannot draw", e))?;
-    let png = encode_png(&rgb, w, h).map_err(|e| fail("cannot encode", e))?;
+    let raster = rasterize(fig, true).map_err(|e| fail("cannot draw", e))?;
+    let png = encode_png(&raster.rgb, raster.width, raster.height)
+        .map_err(|e| fail("cannot encode", e))?;
     let svg_path = out.join(format!("{name}.svg"));
     let png_path = out.join(format!("{name}.png"));
     write_atomic(&svg_path, svg.as_bytes())
@@ -99,36 +153,50 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Draws the figures of `dir` (a run folder or a sweep folder) into `out`; returns the files.
-/// `metrics` chooses the summary keys of sweep figures (empty: the defaults).
-pub fn plot_dir(dir: &Path, out: &Path, metrics: &[String]) -> Result<Vec<PathBuf>, PlotError> {
+/// What `reconf plot` is asked for.
+#[derive(Clone, Debug, Default)]
+pub struct PlotOptions {
+    /// The summary keys of sweep figures (empty: the defaults).
+    pub metrics: Vec<String>,
+    /// Linear or log value axes.
+    pub scale: ScaleChoice,
+}
+
+/// The figures of `dir` (a run folder or a sweep folder), by file name, without drawing them.
+pub fn figures_of(dir: &Path, opts: &PlotOptions) -> Result<Vec<(String, Figure)>, PlotError> {
     let shown = dir.display().to_string();
     if !dir.is_dir() {
         return Err(
             InputError::new(shown, "not a folder (give a run folder or a sweep folder)").into(),
         );
     }
-    let figures = if dir.join("aggregate.csv").is_file() {
-        sweep::figures(dir, metrics)?
+    if dir.join("aggregate.csv").is_file() {
+        sweep::figures(dir, opts)
     } else if dir.join("timeseries.csv").is_file() {
-        if !metrics.is_empty() {
+        if !opts.metrics.is_empty() {
             return Err(InputError::new("--metric", "applies to sweep folders only").into());
         }
-        run::figures(dir)?
+        run::figures(dir, opts)
     } else {
-        return Err(InputError::new(
+        Err(InputError::new(
             shown,
             "neither a run folder (timeseries.csv) nor a sweep folder (aggregate.csv)",
         )
-        .into());
-    };
+        .into())
+    }
+}
+
+/// Draws the figures of `dir` (a run folder or a sweep folder) into `out`; returns the files.
+/// Figures are independent: they are drawn in parallel, each into its own files.
+pub fn plot_dir(dir: &Path, out: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let figures = figures_of(dir, opts)?;
     std::fs::create_dir_all(out)
         .map_err(|e| PlotError::Io(format!("cannot create {}: {e}", out.display())))?;
-    let mut files = Vec::new();
-    for (name, fig) in &figures {
-        files.extend(save(fig, out, name)?);
-    }
-    Ok(files)
+    let files: Vec<Vec<PathBuf>> = figures
+        .par_iter()
+        .map(|(name, fig)| save(fig, out, name))
+        .collect::<Result<_, _>>()?;
+    Ok(files.into_iter().flatten().collect())
 }
 
 /// A CSV file read whole (run files and aggregates are small), with located errors.
@@ -137,6 +205,9 @@ pub(crate) struct Table {
     pub header: Vec<String>,
     /// (line number, cells).
     pub rows: Vec<(usize, Vec<String>)>,
+    /// Column of each name (the first, if a name repeats): sweep aggregates have hundreds of
+    /// columns, looked up for every configuration and metric.
+    index: HashMap<String, usize>,
 }
 
 impl Table {
@@ -161,15 +232,24 @@ impl Table {
             let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
             rows.push((line, rec.iter().map(String::from).collect()));
         }
-        Ok(Table {
+        Ok(Table::new(shown, header, rows))
+    }
+
+    pub fn new(shown: String, header: Vec<String>, rows: Vec<(usize, Vec<String>)>) -> Table {
+        let mut index = HashMap::with_capacity(header.len());
+        for (i, h) in header.iter().enumerate() {
+            index.entry(h.clone()).or_insert(i);
+        }
+        Table {
             shown,
             header,
             rows,
-        })
+            index,
+        }
     }
 
     pub fn col(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
+        self.index.get(name).copied()
     }
 
     pub fn require(&self, name: &str) -> Result<usize, InputError> {
@@ -197,49 +277,4 @@ impl Table {
     pub fn text(&self, r: usize, c: usize) -> &str {
         self.rows[r].1.get(c).map(String::as_str).unwrap_or("")
     }
-}
-
-/// How a summary key reads on an axis: a name and its unit.
-pub fn describe(key: &str) -> String {
-    let known = [
-        ("mean_response_ms", "mean response time (ms)"),
-        ("p50_response_ms", "median response time (ms)"),
-        ("p95_response_ms", "p95 response time (ms)"),
-        ("p99_response_ms", "p99 response time (ms)"),
-        ("max_response_ms", "maximum response time (ms)"),
-        ("throughput_rps", "throughput (requests/s)"),
-        (
-            "sla_violation_fraction",
-            "SLA violations (fraction of requests)",
-        ),
-        ("sessions_lost", "sessions lost (count)"),
-        ("requests_failed", "failed requests (count)"),
-        ("node_hours", "node-hours (h)"),
-        ("energy_kwh", "energy (kWh)"),
-        ("migrations", "migrations (count)"),
-        ("migration_downtime_s", "migration downtime (s)"),
-        ("migration_time_s", "migration time (s)"),
-        ("migration_mb", "data migrated (MB)"),
-    ];
-    if let Some((_, d)) = known.iter().find(|(k, _)| *k == key) {
-        return d.to_string();
-    }
-    let units = [
-        ("_ms", "ms"),
-        ("_s", "s"),
-        ("_kwh", "kWh"),
-        ("_mb", "MB"),
-        ("_rps", "requests/s"),
-        ("_w", "W"),
-        ("_fraction", "fraction"),
-    ];
-    for (suffix, unit) in units {
-        if let Some(base) = key.strip_suffix(suffix) {
-            return format!("{} ({unit})", base.replace('_', " "));
-        }
-    }
-    if let Some(tier) = key.strip_prefix("tier_utilisation.") {
-        return format!("{tier} utilisation (fraction)");
-    }
-    key.replace('_', " ")
 }
