@@ -683,6 +683,46 @@ fn differences_are_drawn_against_numeric_axes_without_the_baseline() {
         .any(|n| n.contains("_vs_")));
 }
 
+#[test]
+fn configurations_an_axis_does_not_apply_to_are_left_off_its_figures() {
+    // A strategy's parameter swept next to a static baseline that has no such parameter
+    // (`n/a`, the baseline running once).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows = vec![
+        Row::new("restart, for_s=30", "restart", &["30".into()], Some(2)),
+        Row::new("restart, for_s=90", "restart", &["90".into()], Some(2)),
+        Row::new("static-peak", "static-peak", &["n/a".into()], Some(2)),
+    ];
+    let p95: Stats = vec![
+        (3885.0, 3800.0, 3970.0, 3818.0, 3730.0, 3900.0),
+        (4100.0, 4000.0, 4200.0, 4033.0, 3950.0, 4120.0),
+        (67.0, 67.0, 67.0, 0.0, 0.0, 0.0),
+    ];
+    write_sweep(
+        &d.join("sw"),
+        &["policy.params.for_s"],
+        &rows,
+        &[("p95_response_ms", p95)],
+        5,
+    );
+    let figs = figures(&d.join("sw"));
+    let f = lines(&figs, "p95_response_ms_vs_for_s");
+    assert_eq!(f.x_desc, "policy.params.for_s (s)");
+    let drawn: Vec<&str> = f.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(drawn, ["restart"]);
+    assert_eq!(f.series[0].points, [(30.0, 3885.0), (90.0, 4100.0)]);
+    let f = lines(&figs, "diff_p95_response_ms_vs_for_s");
+    assert_eq!(f.series[0].points, [(30.0, 3818.0), (90.0, 4033.0)]);
+    assert_eq!(
+        f.title,
+        "p95 response time: difference from static-peak, against for_s"
+    );
+    // The baseline is in the bars, not in the differences.
+    assert_eq!(bars(&figs, "bars_p95_response_ms").rows(), 3);
+    assert_eq!(bars(&figs, "diff_p95_response_ms").rows(), 2);
+}
+
 /// Every axis has its unit in parentheses, and no unit is a placeholder.
 fn assert_units(name: &str, desc: &str) {
     let unit = desc
@@ -1102,6 +1142,23 @@ apps.a.failures\n10,5,1,2,3,0,5,1,2,3,0\n20,5,1,2,3,0,5,1,2,?,0\n",
         &["plot", "run"],
         "timeseries.csv:3: field `apps.a.p95_response_ms`",
         "run/figures",
+    );
+    // A sweep folder whose sweep has not finished (no tables yet) says so.
+    std::fs::create_dir_all(d.join("unfinished/runs")).unwrap();
+    assert_bad(
+        d,
+        &["plot", "unfinished"],
+        "a sweep folder whose sweep has not finished",
+        "unfinished/figures",
+    );
+    // A sweep run kept as its summary only has no time series.
+    std::fs::create_dir_all(d.join("summary-only")).unwrap();
+    std::fs::write(d.join("summary-only/summary.json"), "{}").unwrap();
+    assert_bad(
+        d,
+        &["plot", "summary-only"],
+        "a run folder without timeseries.csv",
+        "summary-only/figures",
     );
     std::fs::create_dir_all(d.join("sw")).unwrap();
     std::fs::write(

@@ -170,19 +170,31 @@ pub fn figures_of(dir: &Path, opts: &PlotOptions) -> Result<Vec<(String, Figure)
             InputError::new(shown, "not a folder (give a run folder or a sweep folder)").into(),
         );
     }
-    if dir.join("aggregate.csv").is_file() {
-        sweep::figures(dir, opts)
-    } else if dir.join("timeseries.csv").is_file() {
-        if !opts.metrics.is_empty() {
-            return Err(InputError::new("--metric", "applies to sweep folders only").into());
+    use crate::batch::folder::{inspect, not_ready_message, FolderKind};
+    let kind = inspect(dir);
+    let aggregate = dir.join("aggregate.csv").is_file();
+    let timeseries = dir.join("timeseries.csv").is_file();
+    match kind {
+        // A finished sweep, or an aggregate.csv on its own (copied out of its sweep).
+        FolderKind::Sweep => sweep::figures(dir, opts),
+        FolderKind::Other if aggregate => sweep::figures(dir, opts),
+        FolderKind::Run | FolderKind::Other if timeseries => {
+            if !opts.metrics.is_empty() {
+                return Err(InputError::new("--metric", "applies to sweep folders only").into());
+            }
+            run::figures(dir, opts)
         }
-        run::figures(dir, opts)
-    } else {
-        Err(InputError::new(
+        FolderKind::Run => Err(InputError::new(
             shown,
-            "neither a run folder (timeseries.csv) nor a sweep folder (aggregate.csv)",
+            "a run folder without timeseries.csv, nothing to draw over time (a sweep run kept \
+as its summary only: `reconf sweep --keep-full SEEDS` keeps every file of those seeds)",
         )
-        .into())
+        .into()),
+        _ => Err(InputError::new(
+            shown,
+            not_ready_message(dir).unwrap_or_else(|| "not a run or sweep folder".into()),
+        )
+        .into()),
     }
 }
 

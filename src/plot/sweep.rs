@@ -13,7 +13,7 @@ use super::labels::{describe, describe_axis, describe_short, split_app_key};
 use super::palette;
 use super::scale::{Scale, ScaleChoice};
 use super::{Figure, PlotError, PlotOptions, Table};
-use crate::batch::spec::short_name;
+use crate::batch::spec::{short_name, NOT_APPLICABLE};
 use crate::scenario::InputError;
 use std::path::Path;
 
@@ -499,13 +499,18 @@ fn axis_figures(
 ) -> Result<(), InputError> {
     let n = agg.t.rows.len();
     for (ai, &axis_col) in agg.keys.iter().enumerate() {
+        // Configurations where the axis does not apply (`n/a`, e.g. a static baseline without
+        // the policy parameter swept) are not drawn against it.
+        let applies: Vec<bool> = (0..n)
+            .map(|r| agg.t.text(r, axis_col).trim() != NOT_APPLICABLE)
+            .collect();
         let xs: Vec<Option<f64>> = (0..n)
             .map(|r| agg.t.text(r, axis_col).trim().parse::<f64>().ok())
             .collect();
         let mut distinct: Vec<f64> = xs.iter().flatten().cloned().collect();
         distinct.sort_by(f64::total_cmp);
         distinct.dedup();
-        if xs.iter().any(Option::is_none) || distinct.len() < 2 {
+        if (0..n).any(|r| applies[r] && xs[r].is_none()) || distinct.len() < 2 {
             continue;
         }
         let axis_name = agg.t.header[axis_col].clone();
@@ -544,7 +549,7 @@ fn axis_figures(
                 let step_px = (6.0f64).min(36.0 / g.max(1.0));
                 for (gi, (name, rows)) in groups.iter().enumerate() {
                     let mut pts = Vec::new();
-                    for &r in rows {
+                    for &r in rows.iter().filter(|&&r| applies[r]) {
                         let x = xs[r].unwrap_or(f64::NAN);
                         if keep(r) {
                             let b = agg.bar(r, &m.key, prefix)?;
@@ -617,6 +622,7 @@ fn axis_figures(
                         x_desc: describe_axis(&axis_name),
                         y_desc: format!("difference in {}", describe(&m.key)),
                         series,
+                        y_from_zero: true,
                         x_integer,
                         x_pad: true,
                         zero_line: true,
