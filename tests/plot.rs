@@ -934,6 +934,114 @@ fn a_run_of_several_applications_is_plotted_per_application() {
     assert_no_negative_zero(&d.join("run/figures"));
 }
 
+/// A scenario of two applications (shop ramping up, wiki constant), each on two tiers.
+fn two_app_scenario(path: &Path) {
+    let app = |name: &str, profile: &str, d_ms: [f64; 2]| {
+        format!(
+            "\n[[apps]]\nname = \"{name}\"\n[apps.clients]\nmix = \"weighted\"\n\
+interactions = [{{ name = \"request\", probability = 1.0 }}]\nsession_requests = 1\n\
+think = {{ dist = \"exponential\", mean_ms = 1000 }}\nprofile = {profile}\n\
+[[apps.tiers]]\nname = \"front\"\ndemand = {{ dist = \"exponential\", mean_ms = {} }}\n\
+[[apps.tiers]]\nname = \"back\"\ndemand = {{ dist = \"exponential\", mean_ms = {} }}\n",
+            d_ms[0], d_ms[1]
+        )
+    };
+    let text = format!(
+        "name = \"two-apps\"\nseed = 3\nduration_s = 600\nreport_interval_s = 10\n\
+[sla]\nresponse_target_ms = 100\nrequest_timeout_s = 0\n{}{}",
+        app(
+            "shop",
+            "{ kind = \"ramp\", points = [[0, 5], [600, 45]] }",
+            [5.0, 20.0]
+        ),
+        app("wiki", "{ kind = \"constant\", value = 15 }", [30.0, 2.0])
+    );
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn real_runs_and_sweeps_of_two_applications_are_plotted_per_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scenario = d.join("two-apps.toml");
+    two_app_scenario(&scenario);
+    run_folder(d, &scenario.display().to_string(), "run", &[]);
+    let figs = figures(&d.join("run"));
+    assert_eq!(
+        names(&figs),
+        [
+            "clients",
+            "response",
+            "clients_shop",
+            "response_shop",
+            "clients_wiki",
+            "response_wiki",
+            "cpu_tiers_shop",
+            "cpu_tiers_wiki",
+        ]
+    );
+    // The shop's figure is the shop's column.
+    let ts = std::fs::read_to_string(d.join("run/timeseries.csv")).unwrap();
+    let mut rows = ts.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "apps.shop.p95_response_ms")
+        .unwrap();
+    let shop_p95: Vec<f64> = rows
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    let f = lines(&figs, "response_shop");
+    let p95 = f.series.iter().find(|s| s.name == "p95").unwrap();
+    let drawn: Vec<f64> = p95.points.iter().map(|p| p.1).collect();
+    assert_eq!(drawn, shop_p95);
+    assert_eq!(
+        f.subtitle,
+        "run two-apps, seed 3 · values per 10 s interval"
+    );
+    assert_all_units(&figs);
+    let o = reconf(&["plot", "run"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_no_negative_zero(&d.join("run/figures"));
+    // A sweep of it: user-facing metrics per application, never mixed by default.
+    let o = reconf(
+        &[
+            "sweep",
+            &scenario.display().to_string(),
+            "--seeds",
+            "2",
+            "--set",
+            "duration_s=120",
+            "--set",
+            "apps[0].tiers[1].replicas=1,2",
+            "--baseline",
+            "replicas=1",
+            "--out",
+            "sw",
+            "-q",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let figs = figures(&d.join("sw"));
+    let all = names(&figs);
+    for n in [
+        "bars_apps_shop_p95_response_ms",
+        "bars_apps_wiki_p95_response_ms",
+        "diff_apps_wiki_p95_response_ms",
+        "apps_shop_p95_response_ms_vs_replicas",
+        "response_percentiles_shop",
+    ] {
+        assert!(all.contains(&n), "{n}: {all:?}");
+    }
+    assert!(!all.contains(&"bars_p95_response_ms"));
+    assert_eq!(
+        bars(&figs, "bars_apps_wiki_p95_response_ms").title,
+        "wiki: p95 response time per configuration"
+    );
+    assert_all_units(&figs);
+}
+
 #[test]
 fn a_single_application_run_of_either_layout_names_its_application() {
     let dir = tempfile::tempdir().unwrap();

@@ -536,7 +536,8 @@ fn line_legend(fig: &LineFigure) -> Legend {
     for (kind, c) in marker_kinds(&fig.markers) {
         l.push(kind, Swatch::Marker(c));
     }
-    for s in &fig.series {
+    // Unnamed series (the only one of its figure) need no entry.
+    for s in fig.series.iter().filter(|s| !s.name.is_empty()) {
         let name = if s.secondary && fig.y2_desc.is_some() {
             format!("{} (right axis)", s.name)
         } else {

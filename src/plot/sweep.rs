@@ -526,11 +526,9 @@ fn axis_figures(
                 .filter(|(i, _)| *i != ai && agg.varying[*i])
                 .map(|(_, c)| agg.key_value(r, *c))
                 .collect();
-            let name = if name.is_empty() {
-                "mean".to_string()
-            } else {
-                name.join(", ")
-            };
+            // One group (no other axis varies): no name, and no legend (the subtitle says
+            // what dots and whiskers are).
+            let name = name.join(", ");
             match groups.iter_mut().find(|g| g.0 == name) {
                 Some(g) => g.1.push(r),
                 None => groups.push((name, vec![r])),
