@@ -122,14 +122,18 @@ pub struct Migration {
     /// `simple`: RAM sent once at the available bandwidth, no downtime (CloudSim's model).
     #[serde(default)]
     pub model: MigrationModel,
-    /// Stop-and-copy starts once the rest can be sent within this time, in ms (QEMU: 30).
+    /// Stop-and-copy starts once the rest can be sent within this time at the bandwidth of the
+    /// round just sent (its size over its duration, as QEMU and SimGrid estimate it), in ms
+    /// (SimGrid: 30; QEMU: 300, 30 in its early versions).
     #[serde(default = "default_max_downtime_ms")]
     pub max_downtime_ms: f64,
-    /// Stop-and-copy happens at the latest in this round, counted from 0 (Xen: 30); 0 makes a
-    /// cold migration (the VM is paused for the whole copy).
+    /// Most rounds in all, the stop-and-copy included (Xen's xc_domain_save: 30 times round its
+    /// loop, max_iters = 29 live iterations and the last one); 1 makes a cold migration (the VM
+    /// is paused for the whole copy).
     #[serde(default = "default_max_rounds")]
     pub max_rounds: u32,
-    /// Stop-and-copy once this many times the RAM has been sent (Xen: 3).
+    /// Stop-and-copy once more than this many times the RAM has been sent, tested after each
+    /// round as Xen does (Xen: 3).
     #[serde(default = "default_max_total_factor")]
     pub max_total_factor: f64,
     /// Time to resume the VM on the destination after the last byte, in ms (part of downtime).

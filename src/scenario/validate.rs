@@ -322,6 +322,13 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
     let m = &infra.migration;
     let mp = format!("{p}.migration");
     positive(format!("{mp}.max_downtime_ms"), m.max_downtime_ms)?;
+    if m.max_rounds == 0 {
+        return Err(problem(
+            format!("{mp}.max_rounds"),
+            "must be at least 1: it counts every round, the stop-and-copy included \
+             (1 is a cold migration), got 0",
+        ));
+    }
     if !(m.max_total_factor.is_finite() && m.max_total_factor >= 1.0) {
         return Err(problem(
             format!("{mp}.max_total_factor"),

@@ -139,7 +139,7 @@ impl Cluster {
                 Phase::StopAndCopy { .. }
             )
         {
-            // A cold migration (max_rounds = 0): the VM stops for the whole copy.
+            // A cold migration (max_rounds = 1): the VM stops for the whole copy.
             self.vms[v as usize].paused = true;
             self.migrations[id as usize].dirty = 0.0;
         }
