@@ -101,6 +101,9 @@ pub struct LineFigure {
     pub y_integer: bool,
     /// Leave room around the x range (dots at its ends stay whole).
     pub x_pad: bool,
+    /// Start the x axis at zero (time: a run starts at 0, its first interval ends later, and
+    /// actions at 0 stay on the figure).
+    pub x_from_zero: bool,
     /// The scale of the primary y axis.
     pub y_scale: Scale,
     /// A horizontal reference line at y = 0 (differences).
@@ -123,6 +126,7 @@ impl Default for LineFigure {
             x_integer: false,
             y_integer: false,
             x_pad: false,
+            x_from_zero: false,
             y_scale: Scale::Linear,
             zero_line: false,
         }
@@ -385,6 +389,7 @@ impl LineAxes {
             .flat_map(|s| s.points.iter().map(|p| p.0))
             .chain(fig.bands.iter().flat_map(|b| b.points.iter().map(|p| p.0)));
         let (x0, x1) = finite_range(xs).unwrap_or((0.0, 1.0));
+        let x0 = if fig.x_from_zero { x0.min(0.0) } else { x0 };
         let x = if fig.x_pad {
             let m = ((x1 - x0) * 0.04).max(if x1 > x0 { 0.0 } else { 0.5 });
             let mut a = Axis::linear(x0, x1, false, fig.x_integer);

@@ -75,6 +75,7 @@ impl Run {
             y_desc: y_desc.into(),
             markers: self.markers.clone(),
             y_from_zero: true,
+            x_from_zero: true,
             ..Default::default()
         }
     }
