@@ -12,7 +12,7 @@ fn main() {
     } else {
         common::cluster(100, [1, 2, 2], 200, 200, 3600.0, 0.0)
     };
-    let out = reconf::sim::Simulation::new(&loaded.scenario, loaded.mixes.clone()).run();
+    let out = reconf::sim::Simulation::from_loaded(&loaded).run();
     let s = &out.summary;
     println!(
         "{} events in {:.2} s ({:.2} M events/s), {} requests, {} migrations",

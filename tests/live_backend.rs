@@ -240,16 +240,16 @@ fn view_cpu_is_busy_time_over_the_period_and_ram_is_what_domains_leave() {
     let web = by_name("rubis-web-0");
     let app = by_name("rubis-app-0");
     assert!((web.cpu_cores_used - 0.5).abs() < 1e-9);
-    assert!((v.replica(web.replica).cpu_utilisation - 0.25).abs() < 1e-9);
+    assert!((v.replica(web.replica.unwrap()).cpu_utilisation - 0.25).abs() < 1e-9);
     assert!((app.cpu_cores_used - 0.8).abs() < 1e-9);
     assert_eq!(
-        v.replica(app.replica).tier,
+        v.replica(app.replica.unwrap()).tier,
         TierRef {
             app: AppId(0),
             tier: 1
         }
     );
-    assert_eq!(v.replica(app.replica).state, ReplicaState::Active);
+    assert_eq!(v.replica(app.replica.unwrap()).state, ReplicaState::Active);
     // Node: (0.5 + 0.8 + 0.2) / 4 cores.
     assert!((v.nodes[0].cpu_utilisation - 1.5 / 4.0).abs() < 1e-9);
     assert_eq!(v.nodes[1].cpu_utilisation, 0.0);
@@ -284,7 +284,7 @@ fn a_migration_runs_in_the_background_and_its_outcome_is_shown_once() {
     let web = v.vms.iter().find(|x| x.name == "rubis-web-0").unwrap().id;
     wait(&mut b);
     let v = view_at(&mut b, 2.0);
-    assert_eq!(v.vm(app).node, NodeId(1));
+    assert_eq!(v.vm(app).node, Some(NodeId(1)));
     assert_eq!(v.actions.len(), 1);
     assert_eq!(v.actions[0].outcome, Outcome::Done);
     assert_eq!(fake.names(1), vec!["rubis-app-0"]);
@@ -328,7 +328,7 @@ fn a_failed_migration_leaves_the_vm_on_its_source_and_the_run_goes_on() {
     );
     wait(&mut b);
     let v = view_at(&mut b, 2.0);
-    assert_eq!(v.vm(app).node, NodeId(0));
+    assert_eq!(v.vm(app).node, Some(NodeId(0)));
     assert_eq!(v.vm(app).migrating_to, None);
     assert!(matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("connection reset")));
     assert_eq!(b.totals.actions_failed, 1);
@@ -343,7 +343,7 @@ fn a_failed_migration_leaves_the_vm_on_its_source_and_the_run_goes_on() {
         },
     );
     wait(&mut b);
-    assert_eq!(view_at(&mut b, 3.0).vm(app).node, NodeId(1));
+    assert_eq!(view_at(&mut b, 3.0).vm(app).node, Some(NodeId(1)));
 }
 
 #[test]

@@ -237,7 +237,7 @@ fn real_faults_leave_the_vm_running_on_exactly_one_host() {
             v.actions[0].outcome
         );
         assert_eq!(running_on(&hv, "faulty-app-0"), [0]);
-        assert_eq!(v.vm(the_vm(&v)).node, NodeId(0));
+        assert_eq!(v.vm(the_vm(&v)).node, Some(NodeId(0)));
 
         // 3. The same VM migrates for real afterwards: the run goes on.
         let mut b = Backend::new(hv.clone(), config(0.0, loopback()), Clock::wall());

@@ -155,7 +155,7 @@ fn a_migration_moves_the_domain_to_exactly_one_other_host() {
     b.drain(Duration::from_secs(10), || false);
     let v = view_at(&mut b, 0.2);
     assert_eq!(v.actions[0].outcome, Outcome::Done);
-    assert_eq!(v.vm(app).node, NodeId(1));
+    assert_eq!(v.vm(app).node, Some(NodeId(1)));
     assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![1]);
     assert_eq!(names(&hv, 1), ["rubis-app-0"]);
     assert!(
@@ -245,7 +245,7 @@ fn a_lost_connection_fails_the_migration_and_the_vm_stays_on_its_source() {
         "{:?}",
         v.actions[0].outcome
     );
-    assert_eq!(v.vm(app).node, NodeId(0));
+    assert_eq!(v.vm(app).node, Some(NodeId(0)));
     assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![0]);
     assert_eq!(
         v.nodes[1].state,

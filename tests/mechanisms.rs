@@ -15,7 +15,7 @@ fn load(text: &str) -> Loaded {
 
 fn run(text: &str) -> RunOutput {
     let l = load(text);
-    Simulation::new(&l.scenario, l.mixes.clone()).run()
+    Simulation::from_loaded(&l).run()
 }
 
 /// A virtualized cluster of two nodes and one idle one-VM application; `extra` adds keys.
@@ -302,7 +302,7 @@ fn a_migration_loses_nothing_and_its_downtime_delays_requests() {
 #[test]
 fn stopping_an_app_replica_loses_exactly_its_sessions() {
     let loaded = common::load_with("scenarios/examples/scripted-restart.toml", &[]);
-    let mut sim = Simulation::new(&loaded.scenario, loaded.mixes.clone());
+    let mut sim = Simulation::from_loaded(&loaded);
     // The stop is scripted at 2700 s: look just before it.
     sim.run_until(reconf::engine::SimTime::from_secs(2700.0));
     let held = sim.replica_sessions("rubis.app.1").unwrap();

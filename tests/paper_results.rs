@@ -22,7 +22,7 @@ fn committed_paper_summaries_are_reproduced_exactly() {
         .par_iter()
         .filter_map(|run| {
             let loaded = load(&run.join("scenario.toml"), &[]).expect("committed scenario loads");
-            let out = Simulation::new(&loaded.scenario, loaded.mixes.clone()).run();
+            let out = Simulation::from_loaded(&loaded).run();
             let strip = common::comparable_json;
             let committed = std::fs::read_to_string(run.join("summary.json")).expect("summary");
             (strip(&committed) != strip(&out.summary_json())).then(|| run.display().to_string())

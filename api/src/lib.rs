@@ -12,7 +12,7 @@ mod policy;
 mod view;
 
 pub use params::{ParamSpec, ParamValue, Params};
-pub use policy::Policy;
+pub use policy::{Policy, PolicyContext};
 pub use view::{
     ActionView, AppView, Mode, NodeState, NodeView, ReplicaState, ReplicaView, TierView, View,
     VmView,
@@ -75,8 +75,11 @@ pub enum Action {
     /// progress fail and its sessions are lost; with `drain`, it first waits (bounded) for its
     /// sessions to end.
     StopReplica { replica: ReplicaId, drain: bool },
-    /// Live-migrate a VM to another node.
+    /// Live-migrate a VM to another node (powered on first if off: the migration starts once
+    /// it is on).
     Migrate { vm: VmId, to: NodeId },
+    /// Start a VM that no node hosts yet (see [`View::unplaced`]) on `node`.
+    Place { vm: VmId, node: NodeId },
 }
 
 impl Action {
@@ -88,6 +91,7 @@ impl Action {
             Action::StartReplica { .. } => "start-replica",
             Action::StopReplica { .. } => "stop-replica",
             Action::Migrate { .. } => "migrate",
+            Action::Place { .. } => "place",
         }
     }
 }

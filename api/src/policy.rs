@@ -13,3 +13,12 @@ pub trait Policy: Send {
     /// The actions to carry out now (possibly none).
     fn decide(&mut self, view: &View) -> Vec<Action>;
 }
+
+/// What a policy is given when it is built, beyond its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyContext {
+    /// A seed of its own, derived from the run's seed: a policy that draws random numbers
+    /// (random VM selection) seeds its generator with it, so a run stays reproducible and two
+    /// policies of one run do not share a stream.
+    pub seed: u64,
+}

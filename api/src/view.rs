@@ -43,7 +43,8 @@ pub struct View {
     pub host_reserved_ram_mb: f64,
     /// Indexed by `NodeId`.
     pub nodes: Vec<NodeView>,
-    /// Indexed by `VmId` (stopped VMs stay, with `alive = false`).
+    /// Indexed by `VmId` (stopped VMs stay, with `alive = false`; VMs not placed yet have no
+    /// node).
     pub vms: Vec<VmView>,
     /// Indexed by `ReplicaId` (stopped replicas stay, in state `Stopped`).
     pub replicas: Vec<ReplicaView>,
@@ -59,13 +60,22 @@ pub struct NodeView {
     pub name: String,
     pub state: NodeState,
     pub cores: f64,
-    /// Relative speed of one core.
+    /// Capacity of one core, in the scenario's CPU units: a relative speed (1.0) for
+    /// request-level scenarios, MIPS for datacenter ones (CloudSim's hosts: 1860, 2660).
     pub speed: f64,
     pub ram_mb: f64,
+    /// NIC bandwidth, in Mbit/s.
+    pub nic_mbps: f64,
+    /// Time to boot from off, and to shut down, in seconds.
+    pub boot_s: f64,
+    pub shutdown_s: f64,
     /// RAM free for a new VM, in MB (host reserve, VMs and incoming migrations deducted).
     pub free_ram_mb: f64,
     /// Busy share of its cores over the period (0..1), as a probe measures it.
     pub cpu_utilisation: f64,
+    /// What its VMs ask for now (their `cpu_demand`, summed), in CPU units: may exceed
+    /// [`NodeView::capacity`] (0 in bare mode).
+    pub cpu_demand: f64,
     /// Mean power over the period, in W.
     pub power_w: f64,
     /// VMs on the node (virtualized), including those migrating away.
@@ -79,13 +89,26 @@ pub struct VmView {
     pub id: VmId,
     pub name: String,
     pub alive: bool,
-    pub node: NodeId,
+    /// The node it runs on; `None` for a VM not placed yet (place it with [`Action::Place`]).
+    pub node: Option<NodeId>,
     pub migrating_to: Option<NodeId>,
     pub vcpus: f64,
     pub ram_mb: f64,
-    pub replica: ReplicaId,
+    /// Memory it dirties per second whatever it does, and per core of CPU it uses, in MB/s
+    /// (what a pre-copy migration of it will have to re-send).
+    pub dirty_mb_per_s: f64,
+    pub dirty_mb_per_cpu_s: f64,
+    /// The replica it runs; `None` for a VM whose load follows a utilisation trace.
+    pub replica: Option<ReplicaId>,
     /// Cores of its node it used on average over the period (hypervisor overhead excluded).
     pub cpu_cores_used: f64,
+    /// The most CPU it can ask for, in CPU units (a trace VM: its type's capacity, e.g. 2500
+    /// MIPS; a replica's VM: its vCPUs at its node's speed).
+    pub cpu_max: f64,
+    /// What it asks for now and what it is granted now, in CPU units (`cpu_demand − cpu_granted`
+    /// is unmet demand). A trace VM's demand is its trace's current utilisation × `cpu_max`.
+    pub cpu_demand: f64,
+    pub cpu_granted: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -166,6 +189,13 @@ impl TierView {
     }
 }
 
+impl NodeView {
+    /// Its CPU capacity, in CPU units (cores × speed).
+    pub fn capacity(&self) -> f64 {
+        self.cores * self.speed
+    }
+}
+
 impl View {
     pub fn node(&self, id: NodeId) -> &NodeView {
         &self.nodes[id.index()]
@@ -190,6 +220,11 @@ impl View {
             .filter(move |r| r.tier == tier && r.state == state)
     }
 
+    /// Live VMs that no node hosts yet, waiting for an [`Action::Place`].
+    pub fn unplaced(&self) -> impl Iterator<Item = &VmView> {
+        self.vms.iter().filter(|v| v.alive && v.node.is_none())
+    }
+
     /// Actions still in progress.
     pub fn in_flight(&self) -> impl Iterator<Item = &ActionView> {
         self.actions
@@ -204,8 +239,9 @@ impl View {
             Action::PowerOn { node } | Action::PowerOff { node } => *node == n,
             Action::StartReplica { node, .. } => *node == n,
             Action::Migrate { to, vm } => {
-                *to == n || self.vms.get(vm.index()).is_some_and(|v| v.node == n)
+                *to == n || self.vms.get(vm.index()).is_some_and(|v| v.node == Some(n))
             }
+            Action::Place { node, .. } => *node == n,
             Action::StopReplica { .. } => false,
         })
     }

@@ -10,17 +10,16 @@
 
 pub use reconf_api as api;
 
-mod placement;
-mod sustained;
-#[cfg(test)]
-mod testing;
+pub mod placement;
+pub mod sustained;
+pub mod testing;
 
 pub mod response_time;
 pub mod static_policy;
 pub mod threshold_migration;
 pub mod threshold_replication;
 
-use api::{ParamSpec, ParamValue, Params, Policy};
+use api::{ParamSpec, ParamValue, Params, Policy, PolicyContext};
 use std::collections::BTreeMap;
 
 /// What reconf needs to know of a policy: its name, what it does, its parameters, and how to
@@ -29,7 +28,7 @@ pub struct PolicyInfo {
     pub name: &'static str,
     pub about: &'static str,
     pub params: &'static [ParamSpec],
-    pub build: fn(&Params) -> Box<dyn Policy>,
+    pub build: fn(&Params, &PolicyContext) -> Box<dyn Policy>,
 }
 
 /// Every policy a scenario can name.
@@ -48,10 +47,12 @@ pub struct PolicyError {
     pub message: String,
 }
 
-/// Builds the policy `name` with parameters `given` (unknown names, wrong types rejected).
+/// Builds the policy `name` with parameters `given` (unknown names, wrong types rejected) and
+/// its context (its own seed).
 pub fn build(
     name: &str,
     given: &BTreeMap<String, ParamValue>,
+    context: &PolicyContext,
 ) -> Result<Box<dyn Policy>, PolicyError> {
     let Some(info) = REGISTRY.iter().find(|p| p.name == name) else {
         let valid: Vec<&str> = REGISTRY.iter().map(|p| p.name).collect();
@@ -65,12 +66,14 @@ pub fn build(
     };
     let params = Params::check(info.params, given)
         .map_err(|(field, message)| PolicyError { field, message })?;
-    Ok((info.build)(&params))
+    Ok((info.build)(&params, context))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CTX: PolicyContext = PolicyContext { seed: 1 };
 
     #[test]
     fn names_are_unique_and_unknown_ones_list_the_valid_ones() {
@@ -78,7 +81,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), REGISTRY.len());
-        let err = build("nope", &BTreeMap::new()).err().unwrap();
+        let err = build("nope", &BTreeMap::new(), &CTX).err().unwrap();
         assert_eq!(err.field, "name");
         assert!(
             err.message.contains("threshold-migration"),
@@ -86,7 +89,7 @@ mod tests {
             err.message
         );
         for p in REGISTRY {
-            let built = build(p.name, &BTreeMap::new()).unwrap();
+            let built = build(p.name, &BTreeMap::new(), &CTX).unwrap();
             assert_eq!(built.name(), p.name);
         }
     }
@@ -95,7 +98,7 @@ mod tests {
     fn unknown_parameters_are_rejected() {
         let mut given = BTreeMap::new();
         given.insert("hgih".to_string(), ParamValue::Number(1.0));
-        let err = build("threshold-migration", &given).err().unwrap();
+        let err = build("threshold-migration", &given, &CTX).err().unwrap();
         assert_eq!(err.field, "hgih");
         assert!(
             err.message.contains("valid parameters: high"),

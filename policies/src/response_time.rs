@@ -4,7 +4,7 @@
 //! target and the busiest tier is under `idle_cpu`, the newest replica of its least busy
 //! elastic tier is removed.
 
-use crate::api::{Action, AppId, ParamSpec, Params, Policy, ReplicaState, View};
+use crate::api::{Action, AppId, ParamSpec, Params, Policy, PolicyContext, ReplicaState, View};
 use crate::placement::{idle_nodes, node_for_new_replica};
 use crate::sustained::{Sustained, Window};
 use crate::PolicyInfo;
@@ -33,7 +33,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
     build,
 };
 
-fn build(p: &Params) -> Box<dyn Policy> {
+fn build(p: &Params, _: &PolicyContext) -> Box<dyn Policy> {
     Box::new(ResponseTime {
         low_fraction: p.number("low_fraction"),
         idle_cpu: p.number("idle_cpu"),
@@ -177,7 +177,7 @@ mod tests {
             .replica(1, 1, 0.95, 1.0, 0.0)
             .build();
         v.apps[0].p95_response_ms = 900.0;
-        let mut p = crate::build("response-time-target", &BTreeMap::new()).unwrap();
+        let mut p = crate::build("response-time-target", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap();
         assert!(p.decide(&at(&v, 0.0)).is_empty());
         let tier = TierRef {
             app: AppId(0),
@@ -199,7 +199,7 @@ mod tests {
             .node(NodeState::On, 2.0, 4096.0, 0.0)
             .replica(0, 0, 1.0, 1.0, 0.0)
             .build();
-        let mut p = crate::build("static", &BTreeMap::new()).unwrap();
+        let mut p = crate::build("static", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap();
         assert!(p.decide(&v).is_empty());
         assert!(p.decide(&at(&v, 1e6)).is_empty());
     }

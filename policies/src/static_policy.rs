@@ -1,7 +1,7 @@
 //! `static`: never reconfigures. The static-peak and static-minimal baselines are two
 //! scenarios of it (sized for the peak, or for the minimum).
 
-use crate::api::{Action, Params, Policy, View};
+use crate::api::{Action, Params, Policy, PolicyContext, View};
 use crate::PolicyInfo;
 
 pub const INFO: PolicyInfo = PolicyInfo {
@@ -11,7 +11,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
     build,
 };
 
-fn build(_: &Params) -> Box<dyn Policy> {
+fn build(_: &Params, _: &PolicyContext) -> Box<dyn Policy> {
     Box::new(Static)
 }
 

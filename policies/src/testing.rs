@@ -1,4 +1,5 @@
-//! Hand-built views for the policies' unit tests.
+//! Hand-built views, for the unit tests of policies (those of this crate and those written
+//! outside it): nodes, VMs and replicas added one by one, with the figures a backend would fill.
 
 use crate::api::*;
 
@@ -44,12 +45,16 @@ impl ViewBuilder {
             cores,
             speed: 1.0,
             ram_mb,
+            nic_mbps: 1000.0,
+            boot_s: 60.0,
+            shutdown_s: 10.0,
             free_ram_mb: if state == NodeState::On {
                 ram_mb - 512.0
             } else {
                 0.0
             },
             cpu_utilisation: cpu,
+            cpu_demand: 0.0,
             power_w: 100.0,
             vms: Vec::new(),
             replica: None,
@@ -89,14 +94,20 @@ impl ViewBuilder {
                 id: v,
                 name: format!("vm{}", v.0),
                 alive: true,
-                node: n,
+                node: Some(n),
                 migrating_to: None,
                 vcpus,
                 ram_mb,
-                replica: id,
+                dirty_mb_per_s: 0.0,
+                dirty_mb_per_cpu_s: 0.0,
+                replica: Some(id),
                 cpu_cores_used: cpu * vcpus,
+                cpu_max: vcpus,
+                cpu_demand: cpu * vcpus,
+                cpu_granted: cpu * vcpus,
             });
             let node = &mut self.view.nodes[node as usize];
+            node.cpu_demand += cpu * vcpus;
             node.vms.push(v);
             node.free_ram_mb -= ram_mb;
             Some(v)
@@ -116,6 +127,54 @@ impl ViewBuilder {
             requests_in_progress: 1,
         });
         self.view.apps[0].tiers[tier as usize].replicas.push(id);
+        self
+    }
+
+    /// A VM whose load follows a trace (no replica): `cpu_max` and `demand` in CPU units, on
+    /// node `node` or not placed yet (`None`); granted its demand up to its node's speed per vCPU.
+    pub fn trace_vm(
+        mut self,
+        node: Option<u32>,
+        vcpus: f64,
+        ram_mb: f64,
+        cpu_max: f64,
+        demand: f64,
+    ) -> Self {
+        let v = VmId(self.view.vms.len() as u32);
+        let speed = node.map_or(1.0, |n| self.view.nodes[n as usize].speed);
+        let granted = if node.is_some() {
+            demand.min(vcpus * speed)
+        } else {
+            0.0
+        };
+        self.view.vms.push(VmView {
+            id: v,
+            name: format!("vm{}", v.0),
+            alive: true,
+            node: node.map(NodeId),
+            migrating_to: None,
+            vcpus,
+            ram_mb,
+            dirty_mb_per_s: 0.0,
+            dirty_mb_per_cpu_s: 0.0,
+            replica: None,
+            cpu_cores_used: granted / speed,
+            cpu_max,
+            cpu_demand: demand,
+            cpu_granted: granted,
+        });
+        if let Some(n) = node {
+            let node = &mut self.view.nodes[n as usize];
+            node.vms.push(v);
+            node.free_ram_mb -= ram_mb;
+            node.cpu_demand += demand;
+        }
+        self
+    }
+
+    /// Sets the speed (capacity of one core, in CPU units) of node `n`.
+    pub fn speed(mut self, n: u32, speed: f64) -> Self {
+        self.view.nodes[n as usize].speed = speed;
         self
     }
 

@@ -5,7 +5,9 @@
 //! loaded one is emptied onto the others (first-fit decreasing, keeping every node below
 //! `high`) and empty nodes are powered off.
 
-use crate::api::{Action, ActionView, NodeId, NodeState, ParamSpec, Params, Policy, View, VmId};
+use crate::api::{
+    Action, ActionView, NodeId, NodeState, ParamSpec, Params, Policy, PolicyContext, View, VmId,
+};
 use crate::placement::idle_nodes;
 use crate::sustained::{Sustained, Window};
 use crate::PolicyInfo;
@@ -25,7 +27,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
     build,
 };
 
-fn build(p: &Params) -> Box<dyn Policy> {
+fn build(p: &Params, _: &PolicyContext) -> Box<dyn Policy> {
     Box::new(ThresholdMigration {
         high: p.number("high"),
         low: p.number("low"),
@@ -281,7 +283,7 @@ mod tests {
     use crate::testing::{at, ViewBuilder};
 
     fn policy() -> Box<dyn Policy> {
-        crate::build("threshold-migration", &BTreeMap::new()).unwrap()
+        crate::build("threshold-migration", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap()
     }
 
     /// Runs the policy on the same view at 0 s and 30 s (conditions must hold 30 s).

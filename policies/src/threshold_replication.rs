@@ -4,7 +4,7 @@
 //! stop the most recently added one. A cool-down follows each action; replicas stay within
 //! `min_replicas..=max_replicas`. Nodes left empty are powered off.
 
-use crate::api::{Action, ParamSpec, Params, Policy, ReplicaState, TierRef, View};
+use crate::api::{Action, ParamSpec, Params, Policy, PolicyContext, ReplicaState, TierRef, View};
 use crate::placement::{idle_nodes, node_for_new_replica};
 use crate::sustained::{Sustained, Window};
 use crate::PolicyInfo;
@@ -31,7 +31,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
     build,
 };
 
-fn build(p: &Params) -> Box<dyn Policy> {
+fn build(p: &Params, _: &PolicyContext) -> Box<dyn Policy> {
     Box::new(ThresholdReplication {
         high: p.number("high"),
         low: p.number("low"),
@@ -140,7 +140,7 @@ mod tests {
     use crate::testing::{at, ViewBuilder};
 
     fn decide_sustained(view: &View) -> Vec<Action> {
-        let mut p = crate::build("threshold-replication", &BTreeMap::new()).unwrap();
+        let mut p = crate::build("threshold-replication", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap();
         p.decide(&at(view, 0.0));
         p.decide(&at(view, 60.0))
     }

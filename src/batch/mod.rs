@@ -389,7 +389,7 @@ pub fn run_one(spec: &SweepSpec, run: &RunKey, dir: &Path, keep: &Keep) -> Optio
     let result: Result<(), String> = (|| {
         let loaded = load(&scenario.path, &run_sets(spec, run)).map_err(|e| e.to_string())?;
         let output = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Simulation::new(&loaded.scenario, loaded.mixes.clone()).run()
+            Simulation::from_loaded(&loaded).run()
         }))
         .map_err(|p| {
             let msg = p

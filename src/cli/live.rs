@@ -142,7 +142,8 @@ pub fn live(args: &LiveArgs) -> ExitCode {
     let mut policy = match &sc.policy {
         Some(p) => {
             let params = crate::scenario::validate::policy_params(p);
-            match reconf_policies::build(&p.name, &params) {
+            let context = reconf_api::PolicyContext { seed: sc.seed };
+            match reconf_policies::build(&p.name, &params, &context) {
                 Ok(p) => Some(p),
                 Err(e) => {
                     eprintln!("error: {shown}: field `policy.{}`: {}", e.field, e.message);

@@ -463,8 +463,19 @@ impl Backend {
                     cores: node.info.as_ref().map_or(0.0, |i| f64::from(i.cores)),
                     speed: 1.0,
                     ram_mb: node.info.as_ref().map_or(0.0, |i| kib_to_mb(i.memory_kib)),
+                    // libvirt knows neither the NIC nor how long a host takes to boot.
+                    nic_mbps: 0.0,
+                    boot_s: 0.0,
+                    shutdown_s: 0.0,
                     free_ram_mb: self.node_free_ram_mb(n),
                     cpu_utilisation: node.cpu,
+                    cpu_demand: self
+                        .vms
+                        .iter()
+                        .filter(|v| v.alive && v.node == n)
+                        .map(|v| v.cores_used)
+                        .sum::<f64>()
+                        + 0.0,
                     power_w: 0.0,
                     vms: self
                         .vms
@@ -485,12 +496,18 @@ impl Backend {
                 id: VmId(i as u32),
                 name: v.name.clone(),
                 alive: v.alive,
-                node: NodeId(v.node as u32),
+                node: Some(NodeId(v.node as u32)),
                 migrating_to: v.migrating_to.map(|n| NodeId(n as u32)),
                 vcpus: v.vcpus,
                 ram_mb: v.ram_mb,
-                replica: ReplicaId(i as u32),
+                dirty_mb_per_s: 0.0,
+                dirty_mb_per_cpu_s: 0.0,
+                replica: Some(ReplicaId(i as u32)),
                 cpu_cores_used: v.cores_used,
+                // A probe sees what a guest used, not what it wanted: demand = use.
+                cpu_max: v.vcpus,
+                cpu_demand: v.cores_used,
+                cpu_granted: v.cores_used,
             })
             .collect();
         let replicas: Vec<ReplicaView> = self
@@ -602,11 +619,11 @@ impl Backend {
                     .map_or_else(|| format!("replica#{}", replica.0), |v| v.name.clone()),
                 String::new(),
             ),
-            Action::Migrate { vm, to } => (
+            Action::Migrate { vm, to: node } | Action::Place { vm, node } => (
                 self.vms
                     .get(vm.index())
                     .map_or_else(|| format!("vm#{}", vm.0), |v| v.name.clone()),
-                self.node_name(to.index()),
+                self.node_name(node.index()),
             ),
         };
         self.actions.push(Record {
@@ -648,6 +665,8 @@ impl Backend {
             Action::StartReplica { tier, node } => self.check_start(*tier, *node).map(|_| ()),
             Action::StopReplica { replica, .. } => self.check_stop(*replica),
             Action::Migrate { vm, to } => self.check_migrate(*vm, *to),
+            // Every domain reconf sees already runs somewhere.
+            Action::Place { .. } => Err("every VM is already placed (live VMs are domains)".into()),
         };
         if let Err(reason) = checked {
             return self.refuse(a, reason);
@@ -673,6 +692,7 @@ impl Backend {
             Action::StartReplica { tier, node } => self.start(a, tier, node.index()),
             Action::StopReplica { replica, .. } => self.stop(a, replica.index()),
             Action::Migrate { vm, to } => self.migrate(a, vm.index(), to.index()),
+            Action::Place { .. } => unreachable!("refused above"),
         }
         ActionId(a as u32)
     }

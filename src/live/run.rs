@@ -206,6 +206,12 @@ impl Recorder {
             nodes_up: up as u64,
             power_w: 0.0,
             energy_kwh: 0.0,
+            // Not measured live: libvirt reports use, not demand.
+            active_nodes: 0,
+            migrations: 0,
+            slatah: 0.0,
+            pdm: 0.0,
+            unmet_demand_core_hours: 0.0,
         });
         for n in &view.nodes {
             self.nodes.push(NodeRow {
@@ -343,6 +349,7 @@ impl LiveRun {
                 actions_failed: t.actions_failed,
                 node_hours: rec.node_hours,
                 energy_kwh: 0.0,
+                datacenter: Default::default(),
                 tier_utilisation,
                 apps: rec
                     .app_names

@@ -7,5 +7,6 @@ pub mod output;
 pub mod provenance;
 
 pub use output::{
-    ActionRow, IntervalFigures, NodeRow, RunOutput, Summary, TimeseriesRow, UserFigures,
+    ActionRow, DatacenterFigures, IntervalFigures, NodeRow, RunOutput, Summary, TimeseriesRow,
+    UserFigures,
 };

@@ -40,6 +40,9 @@ pub struct Summary {
     /// Hours of nodes not off (booting, on or shutting down), summed over nodes.
     pub node_hours: f64,
     pub energy_kwh: f64,
+    /// The datacenter figures of CloudSim's consolidation benchmark, and unmet demand.
+    #[serde(flatten)]
+    pub datacenter: DatacenterFigures,
     /// Busy share of each tier's CPU capacity over the measurement window, keyed `app.tier`.
     pub tier_utilisation: BTreeMap<String, f64>,
     /// Each application's users, keyed by application name.
@@ -49,6 +52,35 @@ pub struct Summary {
     /// out of every determinism comparison ([`UNCOMPARED_KEYS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+}
+
+/// The figures of CloudSim's power-aware consolidation benchmark (Beloglazov & Buyya, CCPE
+/// 2012), computed as CloudSim 5.0 computes them, over the measurement window (after warm-up),
+/// fractions in 0..1; and the CPU demand the VMs did not get. See `sim::cluster::sla`.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct DatacenterFigures {
+    /// SLA violation time per active host: time nodes spent with some VM short of CPU, over
+    /// the time nodes were active (pooled over nodes).
+    pub slatah: f64,
+    /// Performance degradation due to migrations: CPU that migrating VMs asked for and did not
+    /// get on their source, over all the CPU VMs asked for.
+    pub pdm: f64,
+    /// SLA violation: `slatah × pdm`.
+    pub slav: f64,
+    /// Energy and SLA violation: `energy_kwh × slav`.
+    pub esv: f64,
+    /// Times a node went from active to inactive (as CloudSim counts them: a node inactive at
+    /// the end of warm-up counts one, every node starting active).
+    pub host_shutdowns: u64,
+    /// Mean time between a node's becoming active and its next shutdown, in seconds.
+    pub mean_time_before_host_shutdown_s: f64,
+    /// As CloudSim's "mean time before a VM migration" computes it: the mean duration of a
+    /// migration (start to end), in seconds.
+    pub mean_time_before_vm_migration_s: f64,
+    /// CPU the VMs asked for and did not get, in core-hours of the nodes they ran on.
+    pub unmet_demand_core_hours: f64,
+    /// Trace-driven VMs ended because their demand fell to exactly 0 (`end_at_zero`).
+    pub vms_ended: u64,
 }
 
 /// What a set of users saw over the run (requests and sessions counted over the whole run;
@@ -98,6 +130,14 @@ pub struct TimeseriesRow {
     pub power_w: f64,
     /// Energy used since the start, in kWh.
     pub energy_kwh: f64,
+    /// Nodes active (not off, using CPU) at the end of the interval; migrations completed in
+    /// the interval; SLATAH and PDM of the interval; unmet CPU demand of the interval, in
+    /// core-hours.
+    pub active_nodes: u64,
+    pub migrations: u64,
+    pub slatah: f64,
+    pub pdm: f64,
+    pub unmet_demand_core_hours: f64,
 }
 
 /// What a set of users saw over one reporting interval.
@@ -188,13 +228,13 @@ impl RunOutput {
         summary
             .provenance
             .get_or_insert_with(|| Provenance::of_run(resolved_scenario_toml, self.summary.seed));
-        let mut s = serde_json::to_string_pretty(&summary).expect("summary serialises");
+        let mut s = to_json(&summary);
         s.push('\n');
         s
     }
 
     pub fn summary_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.summary).expect("summary serialises");
+        let mut s = to_json(&self.summary);
         s.push('\n');
         s
     }
@@ -215,9 +255,18 @@ impl RunOutput {
                 .map(|t| format!("tier_utilisation.{t}")),
         );
         header.extend(
-            ["nodes_up", "power_w", "energy_kwh"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "nodes_up",
+                "power_w",
+                "energy_kwh",
+                "active_nodes",
+                "migrations",
+                "slatah",
+                "pdm",
+                "unmet_demand_core_hours",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
         w.write_record(&header).expect("in-memory csv");
         for r in &self.timeseries {
@@ -231,6 +280,11 @@ impl RunOutput {
                 r.nodes_up.to_string(),
                 fmt_f(r.power_w),
                 fmt_f(r.energy_kwh),
+                r.active_nodes.to_string(),
+                r.migrations.to_string(),
+                fmt_f(r.slatah),
+                fmt_f(r.pdm),
+                fmt_f(r.unmet_demand_core_hours),
             ]);
             w.write_record(&rec).expect("in-memory csv");
         }
@@ -357,12 +411,73 @@ pub fn check_run_folder(dir: &Path) -> io::Result<std::path::PathBuf> {
     }
 }
 
+/// Pretty JSON of `value`, with no negative zero anywhere (`-0.0` is written `0.0`: a sum of
+/// nothing, or a product with a negative factor, is no reason to show a sign). Keys keep their
+/// declaration order.
+pub fn to_json(value: &impl Serialize) -> String {
+    let text = serde_json::to_string_pretty(value).expect("serialises to JSON");
+    unsign_zeros(&text)
+}
+
+/// `text` (JSON) with every number token `-0.0` (outside strings) written `0.0`.
+fn unsign_zeros(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if c == b'"' {
+            in_string = true;
+        } else if c == b'-' && text[i..].starts_with("-0.0") {
+            let end = i + 4;
+            let ends_token = bytes
+                .get(end)
+                .is_none_or(|b| !b.is_ascii_digit() && *b != b'e' && *b != b'E');
+            if ends_token {
+                out.extend_from_slice(b"0.0");
+                i = end;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8(out).expect("JSON stays UTF-8: only ASCII bytes were replaced")
+}
+
 /// Floats in the CSV: shortest round-trip representation (deterministic), no exponent noise
 /// for the common cases.
 fn fmt_f(x: f64) -> String {
+    let x = x + 0.0; // -0 is written 0
     if x == x.trunc() && x.abs() < 1e15 {
         format!("{x:.0}")
     } else {
         format!("{x}")
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    #[test]
+    fn negative_zeros_are_written_without_sign_outside_strings() {
+        let v = serde_json::json!({"a": -0.0, "b": [-0.0, -0.05, 1.0], "s": "x=-0.0 é"});
+        let text = super::to_json(&v);
+        assert!(
+            !text.contains(": -0.0") && !text.contains("  -0.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("-0.05") && text.contains("\"x=-0.0 é\""),
+            "{text}"
+        );
     }
 }

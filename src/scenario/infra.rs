@@ -14,6 +14,11 @@ pub struct Infrastructure {
     pub mode: DeployMode,
     /// Groups of identical nodes; node `k` of group `g` is named `g-k` (from 0).
     pub nodes: Vec<NodeGroup>,
+    /// How the groups' nodes are numbered: `grouped` (one group after the other) or
+    /// `interleaved` (one node of each group in turn, as CloudSim numbers its PlanetLab hosts:
+    /// G4, G5, G4, ...). Node order is the order of first-fit placement and of ties.
+    #[serde(default)]
+    pub node_order: NodeOrder,
     /// RAM kept for the host (dom0), in MB, on every node in virtualized mode.
     #[serde(default = "default_host_ram_mb")]
     pub host_reserved_ram_mb: f64,
@@ -30,6 +35,29 @@ pub struct Infrastructure {
     /// Live migration.
     #[serde(default)]
     pub migration: Migration,
+    /// How the VMs of a node share its cores when they want more than it has: `max-min` (fair
+    /// shares, as a fair-share hypervisor scheduler gives) or `proportional` (in proportion
+    /// to demand, floored to whole CPU units: CloudSim's `VmSchedulerTimeSharedOverSubscription`).
+    #[serde(default)]
+    pub cpu_sharing: CpuSharingKind,
+}
+
+/// See [`Infrastructure::node_order`].
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeOrder {
+    #[default]
+    Grouped,
+    Interleaved,
+}
+
+/// See [`Infrastructure::cpu_sharing`].
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CpuSharingKind {
+    #[default]
+    MaxMin,
+    Proportional,
 }
 
 fn default_host_ram_mb() -> f64 {
@@ -64,7 +92,9 @@ pub struct NodeGroup {
     pub on_at_start: Option<u32>,
     /// CPU cores per node.
     pub cores: f64,
-    /// Speed of one core relative to the reference core that demands are given for.
+    /// Capacity of one core in the scenario's CPU units: relative to the reference core that
+    /// request demands are given for (1.0), or in MIPS for trace-driven VMs whose types are
+    /// given in MIPS (CloudSim's hosts: 1860 and 2660).
     #[serde(default = "one_f")]
     pub speed: f64,
     /// RAM per node, in MB (10^6 bytes).
@@ -81,6 +111,15 @@ pub struct NodeGroup {
     /// Time from power-off to off, in seconds.
     #[serde(default = "default_shutdown_s")]
     pub shutdown_s: f64,
+    /// `false`: a node that uses no CPU draws nothing (CloudSim's power accounting, which has no
+    /// power states: a host without load counts as switched off). `true`: an idle node that is
+    /// on draws its idle power.
+    #[serde(default = "yes")]
+    pub idle_power: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> u32 {
@@ -112,6 +151,9 @@ pub enum Power {
     /// SPECpower table of the HP ProLiant ML110 G5 (93.7 to 135 W).
     #[default]
     HpMl110G5,
+    /// The same power whatever the load, while on (CloudSim's non-power-aware baseline counts
+    /// every host at its maximum power).
+    Constant { watts: f64 },
 }
 
 /// Live-migration model and limits.
@@ -148,6 +190,21 @@ pub struct Migration {
     /// CPU used on the destination node while a migration runs, in cores.
     #[serde(default = "default_cpu_dest")]
     pub cpu_dest_cores: f64,
+    /// `simple` model only: the share of its CPU a migrating VM loses, and its destination is
+    /// charged, while it migrates (CloudSim: 0.1).
+    #[serde(default = "default_simple_cpu_penalty")]
+    pub simple_cpu_penalty: f64,
+    /// `simple` model only: the share of the destination's NIC one migration uses, whatever
+    /// else crosses it (CloudSim: 0.5, so time = RAM / half the bandwidth).
+    #[serde(default = "default_simple_bandwidth_fraction")]
+    pub simple_bandwidth_fraction: f64,
+}
+
+fn default_simple_cpu_penalty() -> f64 {
+    0.1
+}
+fn default_simple_bandwidth_fraction() -> f64 {
+    0.5
 }
 
 fn default_max_downtime_ms() -> f64 {
@@ -177,6 +234,8 @@ impl Default for Migration {
             bandwidth_mbps: 0.0,
             cpu_source_cores: default_cpu_source(),
             cpu_dest_cores: default_cpu_dest(),
+            simple_cpu_penalty: default_simple_cpu_penalty(),
+            simple_bandwidth_fraction: default_simple_bandwidth_fraction(),
         }
     }
 }
@@ -238,6 +297,11 @@ pub struct PolicyConfig {
     /// `period_s` seconds.
     #[serde(default = "default_period_s")]
     pub period_s: f64,
+    /// Time of the first decision, in seconds (then every `period_s`); absent: `period_s`.
+    /// CloudSim's consolidation runs at 300.1 s, then every 300 s. VMs not placed yet (trace-
+    /// driven VMs) are also offered to the policy at time 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_decision_s: Option<f64>,
     /// Monitoring noise: standard deviation of a multiplicative Gaussian error on the CPU
     /// figures of the view (0: exact), drawn from its own random stream.
     #[serde(default)]

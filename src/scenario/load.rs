@@ -8,8 +8,10 @@ use super::locate::line_of;
 use super::overrides::{apply_set, covering, Override};
 use super::schema::{LoopKind, MixKind, Profile, Scenario};
 use super::validate::{self, Problem};
+use super::vms::TraceFormat;
 use crate::workload::mix::{Mix, TransitionTable, WeightedMix};
 use crate::workload::trace::read_trace;
+use crate::workload::vm_trace::{parse_vm_traces, Layout, VmTraceSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub struct Loaded {
     pub scenario: Scenario,
     /// Per app, its session mix.
     pub mixes: Vec<Arc<Mix>>,
+    /// Per group of trace-driven VMs (`vms`), its utilisation traces.
+    pub vm_traces: Vec<Arc<VmTraceSet>>,
 }
 
 impl Loaded {
@@ -66,7 +70,23 @@ pub fn load_str(
     super::budget::check(&scenario, super::budget::limit_mb()).map_err(locate)?;
     let mixes = build_mixes(&scenario, src, shown, &overrides)?;
     validate::check_demand_names(&scenario, &mixes).map_err(locate)?;
-    Ok(Loaded { scenario, mixes })
+    let mut scenario = scenario;
+    let vm_traces = read_vm_traces(&mut scenario, base_dir).map_err(|(e, field)| {
+        // A problem inside a trace names the trace's file and line; one about the group names
+        // the scenario's field.
+        match field {
+            None => e,
+            Some(field) => locate(Problem {
+                path: field,
+                message: e.message,
+            }),
+        }
+    })?;
+    Ok(Loaded {
+        scenario,
+        mixes,
+        vm_traces,
+    })
 }
 
 /// Points a deserialisation error at the `--set` argument that produced the field, if one did;
@@ -171,6 +191,62 @@ fn resolve_files(
         }
     }
     Ok(sc)
+}
+
+/// Reads each group's traces (paths made absolute, contents' SHA-256 recorded; a recorded one
+/// must match) and checks the VM counts. An error inside a trace comes with no field; one about
+/// the group, with the scenario field to name.
+fn read_vm_traces(
+    sc: &mut Scenario,
+    base_dir: &Path,
+) -> Result<Vec<Arc<VmTraceSet>>, (InputError, Option<String>)> {
+    let mut out = Vec::new();
+    for (g, group) in sc.vms.iter_mut().enumerate() {
+        let field = format!("vms[{g}].trace.file");
+        let path = absolute(base_dir, &group.trace.file);
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| {
+            (
+                InputError::new(
+                    &shown,
+                    format!("cannot read trace: {e} (looked for {shown})"),
+                ),
+                Some(field.clone()),
+            )
+        })?;
+        let sha = crate::report::provenance::sha256_hex(&bytes);
+        if let Some(expected) = &group.trace.sha256 {
+            if *expected != sha {
+                return Err((
+                    InputError::new(
+                        &shown,
+                        format!(
+                            "the trace changed since this scenario was resolved: SHA-256 {sha}, \
+                             expected {expected}"
+                        ),
+                    ),
+                    Some(format!("vms[{g}].trace.sha256")),
+                ));
+            }
+        }
+        let layout = match group.trace.format {
+            TraceFormat::Planetlab => Layout::Planetlab {
+                interval_s: group.trace.interval_s,
+            },
+            TraceFormat::Long => Layout::Long,
+        };
+        let set = parse_vm_traces(&bytes, &shown, layout).map_err(|e| (e, None))?;
+        super::vms::vm_count(group, set.names.len()).map_err(|m| {
+            (
+                InputError::new(&shown, m.clone()),
+                Some(format!("vms[{g}].count")),
+            )
+        })?;
+        group.trace.file = shown;
+        group.trace.sha256 = Some(sha);
+        out.push(Arc::new(set));
+    }
+    Ok(out)
 }
 
 fn build_mixes(

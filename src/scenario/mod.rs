@@ -12,5 +12,6 @@ pub mod overrides;
 pub mod placement;
 pub mod schema;
 pub mod validate;
+pub mod vms;
 
 pub use error::InputError;

@@ -1,26 +1,52 @@
 //! Node names and the initial placement of replicas, derived from the scenario alone (so the
 //! loader can reject an infeasible one before anything runs).
 
+use super::infra::NodeOrder;
 use super::schema::{DeployMode, Infrastructure, Scenario};
 use super::validate::Problem;
 
+/// All nodes, in order: (index of their group, index in the group). Grouped: the groups one
+/// after the other; interleaved: one node of each group in turn (CloudSim's PlanetLab hosts
+/// alternate G4 and G5), the longer groups finishing alone.
+pub fn node_layout(infra: &Infrastructure) -> Vec<(usize, u32)> {
+    match infra.node_order {
+        NodeOrder::Grouped => infra
+            .nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(gi, g)| (0..g.count).map(move |k| (gi, k)))
+            .collect(),
+        NodeOrder::Interleaved => {
+            let most = infra.nodes.iter().map(|g| g.count).max().unwrap_or(0);
+            (0..most)
+                .flat_map(|k| {
+                    infra
+                        .nodes
+                        .iter()
+                        .enumerate()
+                        .filter(move |(_, g)| k < g.count)
+                        .map(move |(gi, _)| (gi, k))
+                })
+                .collect()
+        }
+    }
+}
+
 /// Names of all nodes, in order: node `k` of group `g` is `g-k`.
 pub fn node_names(infra: &Infrastructure) -> Vec<String> {
-    infra
-        .nodes
-        .iter()
-        .flat_map(|g| (0..g.count).map(move |k| format!("{}-{k}", g.name)))
+    node_layout(infra)
+        .into_iter()
+        .map(|(gi, k)| format!("{}-{k}", infra.nodes[gi].name))
         .collect()
 }
 
 /// Whether each node is on at start, in the order of [`node_names`].
 pub fn nodes_on_at_start(infra: &Infrastructure) -> Vec<bool> {
-    infra
-        .nodes
-        .iter()
-        .flat_map(|g| {
-            let on = g.on_at_start.unwrap_or(g.count);
-            (0..g.count).map(move |k| k < on)
+    node_layout(infra)
+        .into_iter()
+        .map(|(gi, k)| {
+            let g = &infra.nodes[gi];
+            k < g.on_at_start.unwrap_or(g.count)
         })
         .collect()
 }
@@ -33,10 +59,9 @@ pub type Placement = Vec<Vec<Vec<usize>>>;
 pub fn initial_placement(sc: &Scenario, infra: &Infrastructure) -> Result<Placement, Problem> {
     let names = node_names(infra);
     let on = nodes_on_at_start(infra);
-    let ram: Vec<f64> = infra
-        .nodes
-        .iter()
-        .flat_map(|g| (0..g.count).map(move |_| g.ram_mb))
+    let ram: Vec<f64> = node_layout(infra)
+        .into_iter()
+        .map(|(gi, _)| infra.nodes[gi].ram_mb)
         .collect();
     let mut used_ram = vec![infra.host_reserved_ram_mb; names.len()];
     let mut taken = vec![false; names.len()];

@@ -36,8 +36,14 @@ pub struct Scenario {
     /// Service-level objective and request timeout.
     #[serde(default)]
     pub sla: Sla,
-    /// The applications; at least one.
+    /// The request-level applications (at least one application or one group of `vms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<App>,
+    /// Groups of VMs whose CPU demand follows utilisation traces (`[[vms]]`; needs a
+    /// virtualized infrastructure). Their initial placement is the policy's (`place` actions at
+    /// time 0), first fit in node order without a policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<super::vms::VmGroup>,
     /// Nodes and deployment. Absent: every replica is a dedicated server of its tier's `cores`,
     /// with no nodes, energy or reconfiguration.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -129,9 +129,13 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
     }
     positive("sla.response_target_ms".into(), sc.sla.response_target_ms)?;
     non_negative("sla.request_timeout_s".into(), sc.sla.request_timeout_s)?;
-    if sc.apps.is_empty() {
-        return Err(problem("apps", "at least one application is needed"));
+    if sc.apps.is_empty() && sc.vms.is_empty() {
+        return Err(problem(
+            "apps",
+            "at least one application (or one group of trace-driven `vms`) is needed",
+        ));
     }
+    super::vms::check(sc)?;
     for (ai, app) in sc.apps.iter().enumerate() {
         let p = format!("apps[{ai}]");
         if app.name.trim().is_empty() {
@@ -297,6 +301,7 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
                     ));
                 }
             }
+            Power::Constant { watts } => non_negative(format!("{gp}.power.watts"), *watts)?,
             Power::HpMl110G4 | Power::HpMl110G5 => {}
         }
         if infra.mode == DeployMode::Virtualized && infra.host_reserved_ram_mb >= g.ram_mb {
@@ -519,7 +524,12 @@ pub fn check_policy(sc: &Scenario) -> Result<(), Problem> {
         ));
     }
     non_negative("policy.monitoring_noise".into(), cfg.monitoring_noise)?;
-    reconf_policies::build(&cfg.name, &policy_params(cfg)).map_err(|e| {
+    reconf_policies::build(
+        &cfg.name,
+        &policy_params(cfg),
+        &reconf_api::PolicyContext { seed: 0 },
+    )
+    .map_err(|e| {
         let path = if e.field == "name" {
             "policy.name".to_string()
         } else {

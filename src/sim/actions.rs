@@ -5,7 +5,7 @@
 //! `actions.csv`, and policies will read the outcomes in their next view.
 
 use super::apps::Host;
-use super::cluster::Notice;
+use super::cluster::{NodeState, Notice};
 use super::Simulation;
 use crate::engine::SimTime;
 use crate::scenario::schema::ScriptedAction;
@@ -31,6 +31,41 @@ pub struct ActionRecord {
     pub rounds: u32,
     /// The replica this action created or stops.
     pub replica: Option<ReplicaId>,
+}
+
+/// What waits for a node to boot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum BootWaiter {
+    /// A starting replica (its server), to deploy.
+    Replica(u32),
+    /// A migration (its action) of VM `vm`, holding `ram_mb` reserved on the node.
+    Migrate { action: usize, vm: u32, ram_mb: f64 },
+    /// A placement (its action) of VM `vm`, holding `ram_mb` reserved on the node.
+    Place { action: usize, vm: u32, ram_mb: f64 },
+}
+
+/// What waits for nodes to boot, in the order it was asked for.
+#[derive(Default)]
+pub(crate) struct BootWaits {
+    waiting: Vec<(u32, BootWaiter)>,
+}
+
+impl BootWaits {
+    pub fn push(&mut self, node: u32, w: BootWaiter) {
+        self.waiting.push((node, w));
+    }
+
+    /// What waited for node `n`, in order; it waits no more.
+    pub fn take(&mut self, n: u32) -> Vec<BootWaiter> {
+        let mut out = Vec::new();
+        self.waiting.retain(|&(node, w)| {
+            if node == n {
+                out.push(w);
+            }
+            node != n
+        });
+        out
+    }
 }
 
 /// Every action asked for, in order, and what became of it.
@@ -154,13 +189,13 @@ impl Simulation {
                     .map_or_else(|| format!("replica#{}", replica.0), |s| s.name.clone());
                 self.log.open(now, action.clone(), t, String::new())
             }
-            Action::Migrate { vm, to } => {
+            Action::Migrate { vm, to: node } | Action::Place { vm, node } => {
                 let t = self
                     .cluster
                     .vms()
                     .get(vm.index())
                     .map_or_else(|| format!("vm#{}", vm.0), |v| v.name.clone());
-                let d = node_name(self, *to);
+                let d = node_name(self, *node);
                 self.log.open(now, action.clone(), t, d)
             }
         };
@@ -181,13 +216,8 @@ impl Simulation {
             }
             Action::StartReplica { tier, node } => self.start_replica(now, a, tier, node),
             Action::StopReplica { replica, drain } => self.stop_replica(now, a, replica, drain),
-            Action::Migrate { vm, to } => {
-                if let Err(reason) =
-                    self.with_cluster(|c, h| c.start_migration(now, a, vm.0, to.0, h))
-                {
-                    self.refuse(now, a, reason);
-                }
-            }
+            Action::Migrate { vm, to } => self.migrate(now, a, vm.0, to.0),
+            Action::Place { vm, node } => self.place(now, a, vm.0, node.0),
         }
         ActionId(a as u32)
     }
@@ -306,9 +336,28 @@ impl Simulation {
                     now,
                     |a| matches!(a, Action::PowerOn { node: n } if n.0 == node),
                 );
-                // Replicas that waited for the boot now deploy, in the order they asked.
-                for s in self.starts.take_waiting(node) {
-                    self.deploy_replica(now, s);
+                // What waited for the boot goes on, in the order it was asked for.
+                for w in self.boot_waits.take(node) {
+                    match w {
+                        BootWaiter::Replica(s) => self.deploy_replica(now, s),
+                        BootWaiter::Migrate { action, vm, ram_mb } => {
+                            self.cluster.release_incoming(node, ram_mb);
+                            if let Err(reason) = self
+                                .with_cluster(|c, h| c.start_migration(now, action, vm, node, h))
+                            {
+                                self.log.finish(now, action, Outcome::Failed(reason));
+                            }
+                        }
+                        BootWaiter::Place { action, vm, ram_mb } => {
+                            self.cluster.release_incoming(node, ram_mb);
+                            match self.with_cluster(|c, h| c.place(now, vm, node, h)) {
+                                Ok(()) => self.log.finish(now, action, Outcome::Done),
+                                Err(reason) => {
+                                    self.log.finish(now, action, Outcome::Failed(reason))
+                                }
+                            }
+                        }
+                    }
                 }
             }
             Notice::NodeDown { node } => {
@@ -330,6 +379,80 @@ impl Simulation {
                 self.log.finish(now, action, Outcome::Done);
             }
         }
+    }
+
+    /// Migrates VM `v` to node `n`; an off node is powered on first (the migration starts once
+    /// it is on, the VM's RAM reserved there meanwhile).
+    fn migrate(&mut self, now: SimTime, a: usize, v: u32, n: u32) {
+        if let Err(reason) = self.cluster.check_migration(v, n) {
+            return self.refuse(now, a, reason);
+        }
+        match self.prepare_off_node(now, v, n) {
+            Ok(Some(ram_mb)) => {
+                let (action, vm) = (a, v);
+                self.boot_waits
+                    .push(n, BootWaiter::Migrate { action, vm, ram_mb });
+            }
+            Ok(None) => {
+                if let Err(reason) = self.with_cluster(|c, h| c.start_migration(now, a, v, n, h)) {
+                    self.refuse(now, a, reason);
+                }
+            }
+            Err(reason) => self.refuse(now, a, reason),
+        }
+    }
+
+    /// Starts unplaced VM `v` on node `n`; an off node is powered on first.
+    fn place(&mut self, now: SimTime, a: usize, v: u32, n: u32) {
+        if let Some(vm) = self.cluster.vms().get(v as usize) {
+            if vm.node.is_some() {
+                return self.refuse(now, a, "the VM is already placed");
+            }
+        }
+        match self.prepare_off_node(now, v, n) {
+            Ok(Some(ram_mb)) => {
+                let (action, vm) = (a, v);
+                self.boot_waits
+                    .push(n, BootWaiter::Place { action, vm, ram_mb });
+            }
+            Ok(None) => match self.with_cluster(|c, h| c.place(now, v, n, h)) {
+                Ok(()) => self.log.finish(now, a, Outcome::Done),
+                Err(reason) => self.refuse(now, a, reason),
+            },
+            Err(reason) => self.refuse(now, a, reason),
+        }
+    }
+
+    /// For moving VM `v` to node `n`: if `n` is off or booting, reserves the VM's RAM there and
+    /// boots it if off, returning the RAM reserved (the move waits for the boot); if `n` is on,
+    /// `None` (the move goes ahead). Refused if the VM could never fit there or the node is
+    /// shutting down.
+    fn prepare_off_node(&mut self, now: SimTime, v: u32, n: u32) -> Result<Option<f64>, String> {
+        let Some(node) = self.cluster.nodes().get(n as usize) else {
+            return Err("no such node".into());
+        };
+        let state = node.state;
+        if !matches!(state, NodeState::Off | NodeState::Booting) {
+            return Ok(None);
+        }
+        let Some(vm) = self.cluster.vms().get(v as usize) else {
+            return Err("no such VM".into());
+        };
+        if !vm.alive {
+            return Err("the VM no longer exists".into());
+        }
+        let ram = vm.ram_mb;
+        let free = self.cluster.free_ram_mb(n);
+        if free + 1e-9 < ram {
+            return Err(format!(
+                "destination has {free:.0} MB of RAM free, the VM needs {ram:.0} MB"
+            ));
+        }
+        self.cluster.reserve_incoming(n, ram);
+        if state == NodeState::Off {
+            self.with_cluster(|c, h| c.boot(now, n, h));
+        }
+        Ok(Some(ram))
     }
 
     /// The replicas whose stop completed: their actions are done.

@@ -2,11 +2,12 @@
 
 use super::actions::ActionLog;
 use super::apps::{App, Apps, AppsSettings, Host, Seen, Server, ServerState, Tier};
-use super::cluster::{Cluster, ClusterSettings, NodeSpec};
+use super::cluster::{Cluster, ClusterSettings, CpuSharing, NodeSpec};
 use super::events::Event;
 use super::loads::VmLoad;
 use super::output::Reporter;
 use super::replicas::{ReplicaSettings, Starts, TierStart};
+use super::traces::Traces;
 use super::{curve_of, Simulation};
 use crate::engine::time::secs_to_ns;
 use crate::engine::{rng, EventQueue, SimTime};
@@ -14,10 +15,13 @@ use crate::model::balancer::LoadBalancer;
 use crate::model::power::PowerModel;
 use crate::model::PsServer;
 use crate::report::metrics::ResponseStats;
+use crate::scenario::infra::CpuSharingKind;
+use crate::scenario::load::Loaded;
 use crate::scenario::placement::{initial_placement, node_names, nodes_on_at_start};
 use crate::scenario::schema::{DeployMode, LoopKind, Power, Scenario};
 use crate::workload::distribution::Sampler;
 use crate::workload::mix::Mix;
+use crate::workload::vm_trace::VmTraceSet;
 use std::sync::Arc;
 
 /// The power model of a node group.
@@ -30,6 +34,10 @@ pub fn power_model(p: &Power) -> PowerModel {
         },
         Power::HpMl110G4 => PowerModel::hp_proliant_ml110_g4(),
         Power::HpMl110G5 => PowerModel::hp_proliant_ml110_g5(),
+        Power::Constant { watts } => PowerModel::Linear {
+            idle_w: *watts,
+            max_w: *watts,
+        },
     }
 }
 
@@ -39,11 +47,7 @@ impl Simulation {
     /// Panics if the scenario was not validated (e.g. an infeasible initial placement): load
     /// scenarios through `scenario::load`, which reports such problems as input errors.
     pub fn new(sc: &Scenario, mixes: Vec<Arc<Mix>>) -> Self {
-        let policy = sc.policy.as_ref().map(|p| {
-            reconf_policies::build(&p.name, &crate::scenario::validate::policy_params(p))
-                .expect("validated policy")
-        });
-        Self::with_policy(sc, mixes, policy)
+        Self::with_policy(sc, mixes, policy_of(sc))
     }
 
     /// Like [`Simulation::new`], with a policy given as a value rather than named in the
@@ -54,7 +58,40 @@ impl Simulation {
         mixes: Vec<Arc<Mix>>,
         policy: Option<Box<dyn reconf_api::Policy>>,
     ) -> Self {
+        assert!(
+            sc.vms.is_empty(),
+            "a scenario with trace-driven VMs needs its traces: use Simulation::from_loaded"
+        );
+        Self::build(sc, mixes, &[], policy)
+    }
+
+    /// Builds the world of a loaded scenario (applications, their mixes, trace-driven VMs and
+    /// their traces, the scenario's policy).
+    pub fn from_loaded(loaded: &Loaded) -> Self {
+        Self::from_loaded_with_policy(loaded, policy_of(&loaded.scenario))
+    }
+
+    /// Like [`Simulation::from_loaded`], with a policy given as a value.
+    pub fn from_loaded_with_policy(
+        loaded: &Loaded,
+        policy: Option<Box<dyn reconf_api::Policy>>,
+    ) -> Self {
+        Self::build(
+            &loaded.scenario,
+            loaded.mixes.clone(),
+            &loaded.vm_traces,
+            policy,
+        )
+    }
+
+    fn build(
+        sc: &Scenario,
+        mixes: Vec<Arc<Mix>>,
+        vm_traces: &[Arc<VmTraceSet>],
+        policy: Option<Box<dyn reconf_api::Policy>>,
+    ) -> Self {
         assert_eq!(sc.apps.len(), mixes.len());
+        assert_eq!(sc.vms.len(), vm_traces.len());
         let mut node_specs = Vec::new();
         let mut replica_settings = None;
         let settings = match &sc.infrastructure {
@@ -63,12 +100,14 @@ impl Simulation {
                 virtualized: false,
                 hypervisor_overhead: 0.0,
                 host_reserved_ram_mb: 0.0,
+                cpu_sharing: CpuSharing::MaxMin,
                 migration: Default::default(),
             },
             Some(inf) => {
                 let names = node_names(inf);
                 let on = nodes_on_at_start(inf);
-                let groups = inf.nodes.iter().flat_map(|g| (0..g.count).map(move |_| g));
+                let layout = crate::scenario::placement::node_layout(inf);
+                let groups = layout.iter().map(|&(gi, _)| &inf.nodes[gi]);
                 for ((name, g), on) in names.into_iter().zip(groups).zip(on) {
                     node_specs.push(NodeSpec {
                         name,
@@ -80,6 +119,7 @@ impl Simulation {
                         boot_ns: secs_to_ns(g.boot_s),
                         shutdown_ns: secs_to_ns(g.shutdown_s),
                         on,
+                        idle_power: g.idle_power,
                     });
                 }
                 replica_settings = Some(ReplicaSettings {
@@ -91,6 +131,10 @@ impl Simulation {
                     virtualized: inf.mode == DeployMode::Virtualized,
                     hypervisor_overhead: inf.hypervisor_overhead,
                     host_reserved_ram_mb: inf.host_reserved_ram_mb,
+                    cpu_sharing: match inf.cpu_sharing {
+                        CpuSharingKind::MaxMin => CpuSharing::MaxMin,
+                        CpuSharingKind::Proportional => CpuSharing::Proportional,
+                    },
                     migration: inf.migration.clone(),
                 }
             }
@@ -196,21 +240,23 @@ impl Simulation {
             servers,
             policy.is_some(),
         );
+        // Trace-driven VMs, after the replicas' VMs, not placed yet.
+        let traces = Traces::new(sc.seed, &sc.vms, vm_traces, |spec| {
+            vm_loads.push(VmLoad::Trace);
+            cluster.create_unplaced_vm(spec)
+        });
+        let (period_s, noise_sd, first_decision_s) =
+            sc.policy.as_ref().map_or((30.0, 0.0, None), |p| {
+                (p.period_s, p.monitoring_noise, p.first_decision_s)
+            });
         let control = policy.map(|policy| {
-            let (period_s, noise_sd) = sc
-                .policy
-                .as_ref()
-                .map_or((30.0, 0.0), |p| (p.period_s, p.monitoring_noise));
-            super::control::Control {
+            super::control::Control::new(
                 policy,
-                period_ns: secs_to_ns(period_s).max(1),
+                secs_to_ns(period_s).max(1),
                 noise_sd,
-                noise: rng::stream(sc.seed, "monitoring", 0, 0, 0),
-                last: SimTime::ZERO,
-                node_marks: vec![(0.0, 0.0); cluster.nodes().len()],
-                server_marks: Vec::new(),
-                outcome_shown: Vec::new(),
-            }
+                rng::stream(sc.seed, "monitoring", 0, 0, 0),
+                cluster.nodes().len(),
+            )
         });
         let starts = Starts::new(
             replica_settings,
@@ -236,6 +282,8 @@ impl Simulation {
             vm_loads,
             log: ActionLog::default(),
             starts,
+            boot_waits: Default::default(),
+            traces,
             scripted: sc.actions.clone(),
             control,
             report,
@@ -258,8 +306,18 @@ impl Simulation {
                 Event::Scripted { index: i as u32 },
             );
         }
+        traces_first_updates(&mut sim);
         if let Some(c) = &sim.control {
-            sim.q.schedule(SimTime(c.period_ns), Event::Control);
+            let first = first_decision_s.map_or(SimTime(c.period_ns), SimTime::from_secs);
+            let unplaced = sim.cluster.vms().iter().any(|v| v.node.is_none());
+            if unplaced && first > SimTime::ZERO {
+                sim.q.schedule(SimTime::ZERO, Event::InitialPlacement);
+            }
+            if first < sim.horizon {
+                sim.q.schedule(first, Event::Control);
+            }
+        } else {
+            sim.place_first_fit();
         }
         sim.q
             .schedule(SimTime(sim.report.interval_ns), Event::Report);
@@ -269,4 +327,54 @@ impl Simulation {
         sim.check_invariants();
         sim
     }
+
+    /// Without a policy, VMs not placed yet go to the first node (in node order) that is on,
+    /// has their RAM free and the CPU of their nominal capacity left (VMs placed so far counted
+    /// at theirs), and whose cores are fast enough for one of their vCPUs: CloudSim's
+    /// `PowerVmAllocationPolicySimple`. A VM that fits nowhere stays unplaced (its demand unmet).
+    fn place_first_fit(&mut self) {
+        let n_nodes = self.cluster.nodes().len();
+        let mut nominal = vec![0.0; n_nodes];
+        for v in 0..self.cluster.vms().len() as u32 {
+            let vm = self.cluster.vm(v);
+            if vm.node.is_some() || !vm.alive {
+                continue;
+            }
+            let (ram, vcpus) = (vm.ram_mb, vm.vcpus);
+            let chosen = (0..n_nodes as u32).find(|&n| {
+                let node = self.cluster.node(n);
+                let cpu = vm.cpu_max(node.speed);
+                node.state == crate::sim::cluster::NodeState::On
+                    && self.cluster.free_ram_mb(n) + 1e-9 >= ram
+                    && nominal[n as usize] + cpu <= node.cores * node.speed + 1e-9
+                    && cpu / vcpus <= node.speed + 1e-9
+            });
+            if let Some(n) = chosen {
+                nominal[n as usize] += vm.cpu_max(self.cluster.node(n).speed);
+                self.with_cluster(|c, h| c.place(SimTime::ZERO, v, n, h))
+                    .expect("checked: the VM fits");
+            }
+        }
+    }
+}
+
+/// Each trace group's first update.
+fn traces_first_updates(sim: &mut Simulation) {
+    sim.traces.schedule_first(&mut sim.q, sim.horizon);
+}
+
+/// The policy a scenario names, built with its parameters and its own seed.
+fn policy_of(sc: &Scenario) -> Option<Box<dyn reconf_api::Policy>> {
+    sc.policy.as_ref().map(|p| {
+        let seed = {
+            use rand::RngCore as _;
+            rng::stream(sc.seed, "policy", 0, 0, 0).next_u64()
+        };
+        reconf_policies::build(
+            &p.name,
+            &crate::scenario::validate::policy_params(p),
+            &reconf_api::PolicyContext { seed },
+        )
+        .expect("validated policy")
+    })
 }

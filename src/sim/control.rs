@@ -1,10 +1,14 @@
-//! The control loop: every period, build the policy's view from what a monitoring system would
-//! have measured over the period, ask the policy, and carry out its actions.
+//! The control loop: every period, bring the policy's view up to date with what a monitoring
+//! system would have measured over the period, ask the policy, and carry out its actions.
 //!
 //! The view is built as a probe would: CPU utilisation is busy time over the period (not an
 //! instantaneous sample), per node, VM and replica; response times are those of the requests
 //! completed during the period. Optional multiplicative noise, from its own random stream,
-//! models imperfect probes.
+//! models imperfect probes. Current figures (a VM's demand and grant now) are read as they are.
+//!
+//! The view is kept from one period to the next and updated in place: names and static facts
+//! are written once, when a node, VM or replica appears, so a view of 100,000 VMs costs no
+//! allocation per period.
 
 use super::apps::{Host, ServerState};
 use super::cluster::NodeState as SimNodeState;
@@ -30,8 +34,45 @@ pub(crate) struct Control {
     pub node_marks: Vec<(f64, f64)>,
     /// Per server: (busy core·ns, capacity core·ns) at the last control instant.
     pub server_marks: Vec<(f64, f64)>,
+    /// Per VM: granted core·ns at the last control instant (trace-driven VMs).
+    pub vm_marks: Vec<f64>,
     /// Per action: whether a view already showed how it ended (each outcome is shown once).
     pub outcome_shown: Vec<bool>,
+    /// The view, kept and updated in place.
+    pub view: View,
+}
+
+impl Control {
+    pub fn new(
+        policy: Box<dyn Policy>,
+        period_ns: u64,
+        noise_sd: f64,
+        noise: Rng,
+        nodes: usize,
+    ) -> Self {
+        Control {
+            policy,
+            period_ns,
+            noise_sd,
+            noise,
+            last: SimTime::ZERO,
+            node_marks: vec![(0.0, 0.0); nodes],
+            server_marks: Vec::new(),
+            vm_marks: Vec::new(),
+            outcome_shown: Vec::new(),
+            view: View {
+                now_s: 0.0,
+                period_s: 0.0,
+                mode: Mode::Dedicated,
+                host_reserved_ram_mb: 0.0,
+                nodes: Vec::new(),
+                vms: Vec::new(),
+                replicas: Vec::new(),
+                apps: Vec::new(),
+                actions: Vec::new(),
+            },
+        }
+    }
 }
 
 impl Simulation {
@@ -46,12 +87,9 @@ impl Simulation {
         (x * (1.0 + c.noise_sd * z)).max(0.0)
     }
 
+    /// A control instant: the policy sees the view and acts; the next instant is scheduled.
     pub(super) fn on_control(&mut self, now: SimTime) {
-        let view = self.build_view(now);
-        let actions = self.control.as_mut().expect("control").policy.decide(&view);
-        for a in actions {
-            self.execute(now, a);
-        }
+        self.decide(now);
         let period = self.control.as_ref().expect("control").period_ns;
         let next = now.plus_ns(period);
         if next < self.horizon {
@@ -59,9 +97,19 @@ impl Simulation {
         }
     }
 
-    /// The view at `now`, averaging over the period since the previous control instant; resets
-    /// the period's marks.
-    pub(super) fn build_view(&mut self, now: SimTime) -> View {
+    /// The policy sees the view at `now` and its actions are carried out.
+    pub(super) fn decide(&mut self, now: SimTime) {
+        self.update_view(now);
+        let c = self.control.as_mut().expect("control");
+        let actions = c.policy.decide(&c.view);
+        for a in actions {
+            self.execute(now, a);
+        }
+    }
+
+    /// Brings the view up to `now`, averaging over the period since the previous control
+    /// instant; resets the period's marks.
+    pub(super) fn update_view(&mut self, now: SimTime) {
         let c = self.control.as_ref().expect("control");
         let last = c.last;
         let dt_ns = now.since(last) as f64;
@@ -122,125 +170,193 @@ impl Simulation {
         }
         let node_cpu: Vec<f64> = node_cpu.into_iter().map(|u| self.noisy(u)).collect();
         let replica_cpu: Vec<f64> = replica_cpu.into_iter().map(|u| self.noisy(u)).collect();
+        // Trace-driven VMs: granted cores over the period.
+        let n_vms = self.cluster.vms().len();
+        let mut vm_marks = std::mem::take(&mut self.control.as_mut().expect("control").vm_marks);
+        vm_marks.resize(n_vms, 0.0);
+        let mut vm_cores = vec![0.0; n_vms];
+        for v in 0..n_vms {
+            if self.vm_loads[v] == VmLoad::Trace {
+                let g = self.cluster.settle_vm(now, v as u32);
+                vm_cores[v] = if dt_ns > 0.0 {
+                    (g - vm_marks[v]) / dt_ns
+                } else {
+                    0.0
+                };
+                vm_marks[v] = g;
+            }
+        }
 
-        let nodes = (0..n_nodes)
-            .map(|n| {
-                let node = self.cluster.node(n as u32);
-                NodeView {
+        let c = self.control.as_mut().expect("control");
+        let view = &mut c.view;
+        view.now_s = now.as_secs();
+        view.period_s = period_s;
+        view.mode = mode;
+        view.host_reserved_ram_mb = host_reserved_ram_mb;
+        // Nodes never appear during a run: their static facts are written once.
+        for n in 0..n_nodes {
+            let node = self.cluster.node(n as u32);
+            if view.nodes.len() <= n {
+                view.nodes.push(NodeView {
                     id: NodeId(n as u32),
                     name: node.name.clone(),
-                    state: match node.state {
-                        SimNodeState::Off => NodeState::Off,
-                        SimNodeState::Booting => NodeState::Booting,
-                        SimNodeState::On => NodeState::On,
-                        SimNodeState::ShuttingDown => NodeState::ShuttingDown,
-                    },
+                    state: NodeState::Off,
                     cores: node.cores,
                     speed: node.speed,
                     ram_mb: node.ram_mb,
-                    free_ram_mb: if mode == Mode::Virtualized {
-                        self.cluster.free_ram_mb(n as u32)
-                    } else if node.bare.is_some() {
-                        0.0
-                    } else {
-                        node.ram_mb
-                    },
-                    cpu_utilisation: node_cpu[n],
-                    power_w: node_power[n],
-                    vms: node.vms.iter().map(|&v| VmId(v)).collect(),
-                    replica: node.bare.map(ReplicaId),
-                }
-            })
-            .collect();
-        let vms = self
-            .cluster
-            .vms()
-            .iter()
-            .enumerate()
-            .map(|(v, vm)| {
-                let VmLoad::Replica(server) = self.vm_loads[v];
-                VmView {
+                    nic_mbps: node.nic_mb_per_s * 8.0,
+                    boot_s: ns_to_secs(node.boot_ns),
+                    shutdown_s: ns_to_secs(node.shutdown_ns),
+                    free_ram_mb: 0.0,
+                    cpu_utilisation: 0.0,
+                    cpu_demand: 0.0,
+                    power_w: 0.0,
+                    vms: Vec::new(),
+                    replica: None,
+                });
+            }
+            let nv = &mut view.nodes[n];
+            nv.state = match node.state {
+                SimNodeState::Off => NodeState::Off,
+                SimNodeState::Booting => NodeState::Booting,
+                SimNodeState::On => NodeState::On,
+                SimNodeState::ShuttingDown => NodeState::ShuttingDown,
+            };
+            nv.free_ram_mb = if mode == Mode::Virtualized {
+                self.cluster.free_ram_mb(n as u32)
+            } else if node.bare.is_some() {
+                0.0
+            } else {
+                node.ram_mb
+            };
+            nv.cpu_utilisation = node_cpu[n];
+            nv.power_w = node_power[n];
+            nv.vms.clear();
+            nv.vms.extend(node.vms.iter().map(|&v| VmId(v)));
+            nv.replica = node.bare.map(ReplicaId);
+            nv.cpu_demand = node
+                .vms
+                .iter()
+                .map(|&v| self.cluster.vm_demand_cpu(v))
+                .fold(0.0, |a, d| a + d);
+        }
+        for (v, vm) in self.cluster.vms().iter().enumerate() {
+            let replica = match self.vm_loads[v] {
+                VmLoad::Replica(s) => Some(s),
+                VmLoad::Trace => None,
+            };
+            if view.vms.len() <= v {
+                view.vms.push(VmView {
                     id: VmId(v as u32),
                     name: vm.name.clone(),
-                    alive: vm.alive,
-                    node: NodeId(vm.node),
-                    migrating_to: vm.migrating_to.map(NodeId),
+                    alive: true,
+                    node: None,
+                    migrating_to: None,
                     vcpus: vm.vcpus,
                     ram_mb: vm.ram_mb,
-                    replica: ReplicaId(server),
-                    cpu_cores_used: replica_busy_cores[server as usize],
-                }
-            })
-            .collect();
-        let replicas: Vec<ReplicaView> = self
-            .apps
-            .servers()
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ReplicaView {
-                id: ReplicaId(i as u32),
-                name: s.name.clone(),
-                tier: TierRef {
-                    app: AppId(u32::from(s.app)),
-                    tier: u32::from(s.tier),
-                },
-                state: match s.state {
-                    ServerState::Starting => ReplicaState::Starting,
-                    ServerState::Active => ReplicaState::Active,
-                    ServerState::Draining => ReplicaState::Draining,
-                    ServerState::Stopped => ReplicaState::Stopped,
-                },
-                node: self.node_of_server(i as u32).map(NodeId),
-                vm: match s.host {
-                    Host::Vm(v) => Some(VmId(v)),
-                    _ => None,
-                },
-                cpu_utilisation: replica_cpu[i],
-                sessions: s.pinned_sessions,
-                requests_in_progress: s.ps.jobs() as u64,
-            })
-            .collect();
+                    dirty_mb_per_s: vm.dirty_mb_per_s,
+                    dirty_mb_per_cpu_s: vm.dirty_mb_per_cpu_s,
+                    replica: replica.map(ReplicaId),
+                    cpu_cores_used: 0.0,
+                    cpu_max: 0.0,
+                    cpu_demand: 0.0,
+                    cpu_granted: 0.0,
+                });
+            }
+            let vv = &mut view.vms[v];
+            vv.alive = vm.alive;
+            vv.node = vm.node.map(NodeId);
+            vv.migrating_to = vm.migrating_to.map(NodeId);
+            vv.cpu_cores_used = match replica {
+                Some(s) => replica_busy_cores[s as usize],
+                None => vm_cores[v],
+            };
+            let speed = vm.node.map_or(1.0, |n| self.cluster.node(n).speed);
+            vv.cpu_max = vm.cpu_max(speed);
+            vv.cpu_demand = self.cluster.vm_demand_cpu(v as u32);
+            vv.cpu_granted = self.cluster.vm_granted_cpu(v as u32);
+        }
+        for (i, s) in self.apps.servers().iter().enumerate() {
+            let tier = TierRef {
+                app: AppId(u32::from(s.app)),
+                tier: u32::from(s.tier),
+            };
+            if view.replicas.len() <= i {
+                view.replicas.push(ReplicaView {
+                    id: ReplicaId(i as u32),
+                    name: s.name.clone(),
+                    tier,
+                    state: ReplicaState::Starting,
+                    node: None,
+                    vm: None,
+                    cpu_utilisation: 0.0,
+                    sessions: 0,
+                    requests_in_progress: 0,
+                });
+            }
+            let rv = &mut view.replicas[i];
+            rv.state = match s.state {
+                ServerState::Starting => ReplicaState::Starting,
+                ServerState::Active => ReplicaState::Active,
+                ServerState::Draining => ReplicaState::Draining,
+                ServerState::Stopped => ReplicaState::Stopped,
+            };
+            rv.node = match s.host {
+                Host::Dedicated => None,
+                Host::Node(n) => Some(NodeId(n)),
+                Host::Vm(v) => self.cluster.vm(v).node.map(NodeId),
+            };
+            rv.vm = match s.host {
+                Host::Vm(v) => Some(VmId(v)),
+                _ => None,
+            };
+            rv.cpu_utilisation = replica_cpu[i];
+            rv.sessions = s.pinned_sessions;
+            rv.requests_in_progress = s.ps.jobs() as u64;
+        }
         let target_ms = self.report.target_ms;
-        let apps = self
-            .apps
-            .apps()
-            .iter()
-            .enumerate()
-            .map(|(ai, a)| {
-                let st = &a.period;
-                AppView {
+        for (ai, a) in self.apps.apps().iter().enumerate() {
+            if view.apps.len() <= ai {
+                view.apps.push(AppView {
                     id: AppId(ai as u32),
                     name: a.name.clone(),
-                    tiers: TierView::of_app(
-                        AppId(ai as u32),
-                        a.tiers.iter().map(|t| t.name.as_str()),
-                        &replicas,
-                    ),
-                    clients: a.in_loop,
-                    throughput_rps: if period_s > 0.0 {
-                        st.completed as f64 / period_s
-                    } else {
-                        0.0
-                    },
-                    mean_response_ms: st.mean_ms(),
-                    p95_response_ms: st.quantile_ms(0.95),
-                    failed_requests: st.failed,
+                    tiers: Vec::new(),
+                    clients: 0,
+                    throughput_rps: 0.0,
+                    mean_response_ms: 0.0,
+                    p95_response_ms: 0.0,
+                    failed_requests: 0,
                     sla_target_ms: target_ms,
-                }
-            })
-            .collect();
+                });
+            }
+            let st = &a.period;
+            let av = &mut view.apps[ai];
+            av.tiers = TierView::of_app(
+                AppId(ai as u32),
+                a.tiers.iter().map(|t| t.name.as_str()),
+                &view.replicas,
+            );
+            av.clients = a.in_loop;
+            av.throughput_rps = if period_s > 0.0 {
+                st.completed as f64 / period_s
+            } else {
+                0.0
+            };
+            av.mean_response_ms = st.mean_ms();
+            av.p95_response_ms = st.quantile_ms(0.95);
+            av.failed_requests = st.failed;
+        }
         self.apps.reset_period();
-        let c = self.control.as_mut().expect("control");
         let records = self.log.records();
         c.outcome_shown.resize(records.len(), false);
-        let mut actions = Vec::new();
+        view.actions.clear();
         for (i, r) in records.iter().enumerate() {
             let ended = r.outcome != Outcome::InProgress;
             if ended && c.outcome_shown[i] {
                 continue;
             }
             c.outcome_shown[i] = ended;
-            actions.push(ActionView {
+            view.actions.push(ActionView {
                 id: r.id,
                 action: r.action.clone(),
                 started_s: r.start.as_secs(),
@@ -251,16 +367,6 @@ impl Simulation {
         c.last = now;
         c.node_marks = node_marks;
         c.server_marks = server_marks;
-        View {
-            now_s: now.as_secs(),
-            period_s,
-            mode,
-            host_reserved_ram_mb,
-            nodes,
-            vms,
-            replicas,
-            apps,
-            actions,
-        }
+        c.vm_marks = vm_marks;
     }
 }

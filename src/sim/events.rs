@@ -52,6 +52,10 @@ pub enum Event {
     DrainTimeout { server: u32 },
     /// The policy's control period ends: it sees the view and acts.
     Control,
+    /// VMs not placed yet are offered to the policy (time 0).
+    InitialPlacement,
+    /// A group of trace-driven VMs reads its traces: their demands change.
+    TraceUpdate { group: u32 },
 }
 
 #[cfg(test)]

@@ -7,4 +7,6 @@
 pub(crate) enum VmLoad {
     /// The server of a replica (its index in `Apps::servers`).
     Replica(u32),
+    /// A utilisation trace (its demand is set by `traces`; the CPU it gets needs no telling).
+    Trace,
 }

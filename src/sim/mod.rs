@@ -24,6 +24,7 @@ mod invariants;
 mod loads;
 mod output;
 mod replicas;
+mod traces;
 
 use crate::engine::{EventQueue, Rng, SimTime};
 use crate::report::RunOutput;
@@ -53,6 +54,9 @@ pub struct Simulation {
     vm_loads: Vec<VmLoad>,
     log: ActionLog,
     starts: replicas::Starts,
+    /// What waits for a node to boot (replica starts, migrations, placements).
+    boot_waits: actions::BootWaits,
+    traces: traces::Traces,
     scripted: Vec<ScriptedAction>,
     /// The policy and its monitoring, if the scenario has one.
     control: Option<control::Control>,
@@ -156,6 +160,18 @@ impl Simulation {
                 self.on_control(now);
                 self.check_invariants();
             }
+            Event::InitialPlacement => {
+                self.decide(now);
+                self.check_invariants();
+            }
+            Event::TraceUpdate { group } => {
+                let mut host = self.apps.cluster_host(&mut self.q, &self.vm_loads);
+                let next = self.traces.update(now, group, &mut self.cluster, &mut host);
+                if next < self.horizon {
+                    self.q.schedule(next, Event::TraceUpdate { group });
+                }
+                self.check_invariants();
+            }
         }
         if self.apps.has_stopped() {
             self.log_stopped_replicas(now);
@@ -187,7 +203,7 @@ impl Simulation {
         match self.apps.server(s).host {
             apps::Host::Dedicated => None,
             apps::Host::Node(n) => Some(n),
-            apps::Host::Vm(v) => Some(self.cluster.vm(v).node),
+            apps::Host::Vm(v) => self.cluster.vm(v).node,
         }
     }
 

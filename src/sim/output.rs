@@ -6,15 +6,19 @@
 
 use super::apps::Seen;
 use super::cluster::NodeState;
+use super::cluster::SlaTotals;
 use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::SimTime;
-use crate::report::{ActionRow, IntervalFigures, RunOutput, Summary, TimeseriesRow, UserFigures};
+use crate::report::{
+    ActionRow, DatacenterFigures, IntervalFigures, RunOutput, Summary, TimeseriesRow, UserFigures,
+};
 use std::collections::BTreeMap;
 
 pub use crate::report::NodeRow;
 
 const J_PER_KWH: f64 = 3.6e6;
+const NS_PER_HOUR: f64 = 3.6e12;
 
 /// The rows reported so far and the marks they are computed from.
 pub(crate) struct Reporter {
@@ -31,6 +35,9 @@ pub(crate) struct Reporter {
     /// at the end of warm-up (servers created later start at zero).
     server_marks: Vec<(f64, f64)>,
     warmup_marks: Vec<(f64, f64)>,
+    /// The cluster's SLA integrals and migrations completed, at the start of the interval.
+    sla_mark: SlaTotals,
+    migrations_mark: u64,
 }
 
 impl Reporter {
@@ -45,12 +52,15 @@ impl Reporter {
             node_marks: vec![(0.0, 0.0); nodes],
             server_marks: Vec::new(),
             warmup_marks: Vec::new(),
+            sla_mark: SlaTotals::default(),
+            migrations_mark: 0,
         }
     }
 }
 
 impl Simulation {
     pub(super) fn on_warmup_end(&mut self, now: SimTime) {
+        self.cluster.start_measuring(now);
         let n = self.apps.servers().len();
         self.report.warmup_marks = (0..n)
             .map(|s| self.apps.settle_server(now, s as u32))
@@ -97,6 +107,12 @@ impl Simulation {
             .filter(|n| n.state != NodeState::Off)
             .count() as u64;
         let energy_kwh = self.cluster.energy_j(now) / J_PER_KWH;
+        let sla = self.cluster.sla_totals(now);
+        let interval_sla = sla.since(&self.report.sla_mark);
+        self.report.sla_mark = sla;
+        let migrations = self.cluster.migration_stats().migrations;
+        let interval_migrations = migrations - self.report.migrations_mark;
+        self.report.migrations_mark = migrations;
         let apps = self.apps.apps();
         self.report.rows.push(TimeseriesRow {
             time_s: now.as_secs(),
@@ -109,6 +125,11 @@ impl Simulation {
             nodes_up,
             power_w,
             energy_kwh,
+            active_nodes: sla.active_nodes,
+            migrations: interval_migrations,
+            slatah: interval_sla.slatah(),
+            pdm: interval_sla.pdm(),
+            unmet_demand_core_hours: interval_sla.unmet_core_ns / NS_PER_HOUR,
         });
         self.apps.reset_interval();
         self.report.last = now;
@@ -150,7 +171,29 @@ impl Simulation {
             .zip(busy.iter().map(|&(b, c)| ratio(b, c)))
             .collect();
         let up_ns: u64 = self.cluster.nodes().iter().map(|n| n.up_ns(end)).sum();
+        let sla = self.cluster.sla_totals(end);
+        let energy_kwh = self.cluster.energy_j(end) / J_PER_KWH;
         let mig = self.cluster.migration_stats();
+        let (slatah, pdm) = (sla.slatah(), sla.pdm());
+        let datacenter = DatacenterFigures {
+            slatah,
+            pdm,
+            slav: slatah * pdm,
+            esv: energy_kwh * slatah * pdm,
+            host_shutdowns: sla.shutdowns,
+            mean_time_before_host_shutdown_s: if sla.shutdowns > 0 {
+                ns_to_secs(sla.time_before_shutdown_ns) / sla.shutdowns as f64
+            } else {
+                0.0
+            },
+            mean_time_before_vm_migration_s: if mig.migrations > 0 {
+                ns_to_secs(mig.time_ns) / mig.migrations as f64
+            } else {
+                0.0
+            },
+            unmet_demand_core_hours: sla.unmet_core_ns / NS_PER_HOUR,
+            vms_ended: self.traces.ended(),
+        };
         let window_s = ns_to_secs(end.since(self.report.warmup));
         let replicas = self.apps.replica_counters();
         let (actions_refused, actions_failed) = self.log.refused_and_failed();
@@ -176,7 +219,8 @@ impl Simulation {
             actions_refused,
             actions_failed,
             node_hours: ns_to_secs(up_ns) / 3600.0,
-            energy_kwh: self.cluster.energy_j(end) / J_PER_KWH,
+            energy_kwh,
+            datacenter,
             tier_utilisation,
             apps: self
                 .apps

@@ -4,6 +4,7 @@
 //! cluster (where the replica runs), the application (its balancer, sessions and requests) and
 //! the action log; this module ties the three together.
 
+use super::actions::BootWaiter;
 use super::apps::{Host, Server, ServerState};
 use super::cluster::{NodeState, VmSpec};
 use super::events::Event;
@@ -15,15 +16,12 @@ use crate::model::PsServer;
 use crate::workload::distribution::Sampler;
 use reconf_api::{NodeId, ReplicaId, TierRef};
 
-/// What starting replicas needs: the infrastructure's settings, each tier's, and the replicas
-/// waiting for their node to boot.
+/// What starting replicas needs: the infrastructure's settings and each tier's.
 pub(crate) struct Starts {
     /// Present when the scenario models an infrastructure.
     pub settings: Option<ReplicaSettings>,
     /// Per app, per tier.
     pub tiers: Vec<Vec<TierStart>>,
-    /// (node, server) of the replicas waiting for a node to boot, in the order they asked.
-    waiting: Vec<(u32, u32)>,
 }
 
 /// The infrastructure settings of replica starts and stops.
@@ -34,23 +32,7 @@ pub(crate) struct ReplicaSettings {
 
 impl Starts {
     pub fn new(settings: Option<ReplicaSettings>, tiers: Vec<Vec<TierStart>>) -> Self {
-        Starts {
-            settings,
-            tiers,
-            waiting: Vec::new(),
-        }
-    }
-
-    /// The servers waiting for node `n` to boot, in order; they wait no more.
-    pub fn take_waiting(&mut self, n: u32) -> Vec<u32> {
-        let mut servers = Vec::new();
-        self.waiting.retain(|&(node, s)| {
-            if node == n {
-                servers.push(s);
-            }
-            node != n
-        });
-        servers
+        Starts { settings, tiers }
     }
 
     fn settings(&self) -> &ReplicaSettings {
@@ -122,9 +104,9 @@ impl Simulation {
         self.log.record_mut(a).replica = Some(ReplicaId(s));
         match state {
             NodeState::On => self.deploy_replica(now, s),
-            NodeState::Booting => self.starts.waiting.push((n, s)),
+            NodeState::Booting => self.boot_waits.push(n, BootWaiter::Replica(s)),
             NodeState::Off => {
-                self.starts.waiting.push((n, s));
+                self.boot_waits.push(n, BootWaiter::Replica(s));
                 self.with_cluster(|c, h| c.boot(now, n, h));
             }
             NodeState::ShuttingDown => unreachable!("refused above"),
@@ -216,6 +198,7 @@ impl TierStart {
             ram_mb: self.vm_ram_mb,
             dirty_mb_per_s: self.dirty_mb_per_s,
             dirty_mb_per_cpu_s: self.dirty_mb_per_cpu_s,
+            capacity: None,
         }
     }
 

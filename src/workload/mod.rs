@@ -5,3 +5,4 @@ pub mod mix;
 pub mod profile;
 pub mod table;
 pub mod trace;
+pub mod vm_trace;

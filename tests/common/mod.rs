@@ -17,7 +17,7 @@ pub fn load_with(path: &str, sets: &[&str]) -> Loaded {
 }
 
 pub fn run(loaded: &Loaded) -> RunOutput {
-    Simulation::new(&loaded.scenario, loaded.mixes.clone()).run()
+    Simulation::from_loaded(loaded).run()
 }
 
 /// Mean and half-width of a 95% confidence interval (Student t) of independent samples.

@@ -33,6 +33,7 @@ impl ClusterHost for Loads<'_> {
                         .schedule(w.at, Event::Departure { server, gen: w.gen });
                 }
             }
+            VmLoad::Trace => {}
         }
     }
 }

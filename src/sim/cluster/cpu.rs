@@ -1,35 +1,69 @@
 //! How a node's CPU is shared by what it hosts.
 //!
-//! In virtualized mode the VMs of a node share its cores max-min fairly: a VM wants
-//! `min(want, vcpus)` cores, each costing `1 + hypervisor_overhead` node cores, out of the cores
-//! left by running migrations. A VM that gets all it wants keeps its full `vcpus` of capacity (so
-//! a busier neighbour changes nothing for it); only over-committed VMs are slowed to their share.
-//! Shares are recomputed only for the node where a demand changed. In bare mode the load on a
-//! node uses `min(want, cores)` of it.
+//! In virtualized mode the VMs of a node share its cores: a VM wants at most its `vcpus` cores
+//! (a trace VM's demand in CPU units is converted at the node's speed, so a 2500-MIPS VM of one
+//! vCPU gets at most one 1860-MIPS core), each costing `1 + hypervisor_overhead` node cores, out
+//! of the cores left by running migrations. When they want more than there is, they share
+//! max-min fairly (reconf's default, as a fair-share hypervisor scheduler does) or in proportion
+//! to their demands, floored to whole CPU units (CloudSim's `VmSchedulerTimeSharedOverSubscription`).
+//! A VM that gets all it wants keeps its full `vcpus` of capacity (so a busier neighbour changes
+//! nothing for it); only over-committed VMs are slowed to their share. Shares are recomputed
+//! only for the node where a demand changed. In bare mode the load on a node uses
+//! `min(want, cores)` of it.
 
-use super::{Cluster, ClusterHost};
+use super::{Cluster, ClusterHost, CpuSharing};
 use crate::engine::SimTime;
 use crate::model::maxmin::share_one;
+use crate::scenario::schema::MigrationModel;
 
 /// Share differences below this (cores) are rounding, not a change worth a reschedule.
 const SHARE_EPS: f64 = 1e-9;
 
 impl Cluster {
-    /// The load of VM `v` now wants `want_cores` cores (at most its vCPUs count).
+    /// The load of VM `v` now wants `want`: cores (at most its vCPUs count), or CPU units for a
+    /// VM with a nominal capacity.
     #[inline]
-    pub fn set_vm_want(
-        &mut self,
-        now: SimTime,
-        v: u32,
-        want_cores: f64,
-        host: &mut impl ClusterHost,
-    ) {
-        let vm = &mut self.vms[v as usize];
-        vm.want_cores = want_cores.min(vm.vcpus);
-        if !self.vm_want_changed_fast(now, v) {
-            let n = self.vms[v as usize].node;
+    pub fn set_vm_want(&mut self, now: SimTime, v: u32, want: f64, host: &mut impl ClusterHost) {
+        self.vms[v as usize].want = want;
+        let Some(n) = self.vms[v as usize].node else {
+            // Not placed: nothing runs, its demand is all unmet.
+            self.vm_sla_changed(now, v);
+            return;
+        };
+        if !self.vm_want_changed_fast(now, v, n) {
             self.rebalance(now, n, host);
         }
+    }
+
+    /// Many VMs' loads change at once (a trace update): sets each `(vm, want)`, then recomputes
+    /// each node concerned once, in the order the nodes first appear.
+    pub fn set_vm_wants(
+        &mut self,
+        now: SimTime,
+        wants: &[(u32, f64)],
+        host: &mut impl ClusterHost,
+    ) {
+        self.stamp += 1;
+        let mut nodes = std::mem::take(&mut self.scratch_nodes);
+        nodes.clear();
+        for &(v, want) in wants {
+            let vm = &mut self.vms[v as usize];
+            vm.want = want;
+            match vm.node {
+                Some(n) => {
+                    let node = &mut self.nodes[n as usize];
+                    if node.stamp != self.stamp {
+                        node.stamp = self.stamp;
+                        nodes.push(n);
+                    }
+                }
+                None => self.vm_sla_changed(now, v),
+            }
+        }
+        for &n in &nodes {
+            self.rebalance(now, n, host);
+        }
+        self.scratch_nodes = nodes;
     }
 
     /// The load running directly on node `n` (bare mode) now wants `want_cores` cores.
@@ -46,32 +80,76 @@ impl Cluster {
     }
 
     /// The common case of a demand change in a VM, without recomputing the node's shares:
-    /// nobody on the node was short of CPU and nobody is now, so only this VM's demand and the
-    /// node's busy cores change (its load keeps its full vCPUs). Returns false when the full
-    /// rebalance is needed.
+    /// nobody on the node was short of CPU for want of cores and nobody is now, so only this
+    /// VM's demand and the node's busy cores change (its load keeps its full vCPUs). Returns
+    /// false when the full rebalance is needed.
     #[inline]
-    fn vm_want_changed_fast(&mut self, now: SimTime, v: u32) -> bool {
+    fn vm_want_changed_fast(&mut self, now: SimTime, v: u32, n: u32) -> bool {
         let overhead = 1.0 + self.settings.hypervisor_overhead;
         let vm = &self.vms[v as usize];
-        let node = &self.nodes[vm.node as usize];
+        let node = &self.nodes[n as usize];
         if node.overcommitted || vm.paused || vm.migrating_to.is_some() || vm.starting {
             return false;
         }
-        let d = vm.want_cores * overhead;
+        let d = vm.wanted_cores(node.speed) * overhead;
         let total = node.vm_demand_total - vm.demand + d;
         let cap = (node.cores - node.migration_cpu_cores).max(0.0);
         if total > cap {
             return false;
         }
-        let n = vm.node;
         let vm = &mut self.vms[v as usize];
         vm.demand = d;
         vm.share_cores = d / overhead;
+        self.vm_sla_changed(now, v);
+        let from = self.measure_from;
         let node = &mut self.nodes[n as usize];
         node.vm_demand_total = total;
         let busy = total + node.migration_cpu_cores;
-        node.set_busy(now, busy);
+        node.set_busy(now, busy, from);
         true
+    }
+
+    /// VM `v`'s demand or grant changed: bring its SLA accounting (and its node's count of
+    /// VMs short of CPU) up to date.
+    #[inline]
+    pub(super) fn vm_sla_changed(&mut self, now: SimTime, v: u32) {
+        let from = self.measure_from;
+        let simple = self.settings.migration.model == MigrationModel::Simple;
+        let vm = &mut self.vms[v as usize];
+        let Some(n) = vm.node else {
+            // Not placed: whatever it asks for is unmet (counted in CPU units; it has no node
+            // whose cores to count it in).
+            let demand = vm.demand_cpu(1.0);
+            vm.sla.set(now, from, demand, 0.0, 0.0, false);
+            return;
+        };
+        let speed = self.nodes[n as usize].speed;
+        let migrating = vm.migrating_to.is_some();
+        let granted_cores = if vm.paused {
+            0.0
+        } else if migrating && simple {
+            vm.share_cores * (1.0 - self.settings.migration.simple_cpu_penalty)
+        } else {
+            vm.share_cores
+        };
+        let was_short = vm.sla.is_short();
+        let short = vm.sla.set(
+            now,
+            from,
+            vm.demand_cpu(speed),
+            granted_cores * speed,
+            speed,
+            migrating,
+        );
+        if short != was_short {
+            let node = &mut self.nodes[n as usize];
+            if short {
+                node.sla.short_vms += 1;
+            } else {
+                node.sla.short_vms -= 1;
+            }
+            node.update_sla(now, from);
+        }
     }
 
     /// Recomputes the CPU shares on node `n`, the capacity granted to the VMs it hosts (telling
@@ -81,6 +159,8 @@ impl Cluster {
             return;
         }
         let overhead = 1.0 + self.settings.hypervisor_overhead;
+        let simple = self.settings.migration.model == MigrationModel::Simple;
+        let penalty = self.settings.migration.simple_cpu_penalty;
         let node = &self.nodes[n as usize];
         let speed = node.speed;
         let busy = if self.settings.virtualized {
@@ -95,7 +175,7 @@ impl Cluster {
                 let d = if vm.paused || vm.starting {
                     0.0
                 } else {
-                    vm.want_cores * overhead
+                    vm.wanted_cores(speed) * overhead
                 };
                 demand.push(d);
             }
@@ -107,7 +187,14 @@ impl Cluster {
             if total <= cap {
                 shares.extend_from_slice(&demand);
             } else {
-                shares.extend(share_one(cap, &demand));
+                match self.settings.cpu_sharing {
+                    CpuSharing::MaxMin => shares.extend(share_one(cap, &demand)),
+                    CpuSharing::Proportional => {
+                        // Shares in proportion to demand, each floored to whole CPU units.
+                        let f = cap / total;
+                        shares.extend(demand.iter().map(|d| (d * f * speed).floor() / speed));
+                    }
+                }
             }
             for (i, &share) in shares.iter().enumerate() {
                 let v = self.nodes[n as usize].vms[i];
@@ -117,18 +204,24 @@ impl Cluster {
                 let old_share = vm.share_cores;
                 vm.share_cores = share_cores;
                 vm.demand = demand[i];
+                let migrating = vm.migrating_to.is_some();
+                let slowed = migrating && simple;
                 let cores = if vm.paused {
                     0.0
+                } else if slowed {
+                    // CloudSim's migration penalty: the VM gets 90% of its share; its source
+                    // still counts the whole share as busy.
+                    share_cores * (1.0 - penalty)
                 } else if share_cores + SHARE_EPS >= wanted {
                     vm.vcpus
                 } else {
                     share_cores
                 };
-                let migrating = vm.migrating_to.is_some();
                 if migrating && (old_share - share_cores).abs() > SHARE_EPS {
                     // Its dirty rate follows its CPU use: bring the migration up to now first.
                     self.update_migration_dirty_rate(now, v);
                 }
+                self.vm_sla_changed(now, v);
                 let vm = &mut self.vms[v as usize];
                 if (vm.granted.0 - cores).abs() > SHARE_EPS || vm.granted.1 != speed {
                     vm.granted = (cores, speed);
@@ -145,6 +238,7 @@ impl Cluster {
                 None => 0.0,
             }
         };
-        self.nodes[n as usize].set_busy(now, busy);
+        let from = self.measure_from;
+        self.nodes[n as usize].set_busy(now, busy, from);
     }
 }

@@ -13,7 +13,7 @@ impl Cluster {
         for (n, node) in self.nodes.iter().enumerate() {
             for &v in &node.vms {
                 seen[v as usize] += 1;
-                if self.vms[v as usize].node as usize != n {
+                if self.vms[v as usize].node != Some(n as u32) {
                     return Err(format!(
                         "VM {} listed on {} but placed elsewhere",
                         self.vms[v as usize].name, node.name
@@ -37,7 +37,7 @@ impl Cluster {
                 return Err(format!("VM {} is on {} node(s)", vm.name, seen[v]));
             }
             if let Some(d) = vm.migrating_to {
-                if d == vm.node || self.nodes[d as usize].incoming_ram_mb + 1e-9 < vm.ram_mb {
+                if Some(d) == vm.node || self.nodes[d as usize].incoming_ram_mb + 1e-9 < vm.ram_mb {
                     return Err(format!("VM {} migrates without a reservation", vm.name));
                 }
             }

@@ -32,6 +32,8 @@ pub(crate) struct MigrationRt {
     pub done: bool,
     pub cpu_src: f64,
     pub cpu_dst: f64,
+    /// Counted in its destination's `incoming_asking` (simple model).
+    pub asks: bool,
 }
 
 /// What the migrations have cost so far.
@@ -46,16 +48,8 @@ pub(crate) struct MigrationStats {
 }
 
 impl Cluster {
-    /// Starts a live migration of VM `v` to node `dst`, or says why it is impossible. `action`
-    /// is handed back in the [`Notice::MigrationDone`] that ends it.
-    pub fn start_migration(
-        &mut self,
-        now: SimTime,
-        action: usize,
-        v: u32,
-        dst: u32,
-        host: &mut impl ClusterHost,
-    ) -> Result<(), String> {
+    /// Whether VM `v` could migrate to node `dst`, whatever the node's power state and RAM.
+    pub fn check_migration(&self, v: u32, dst: u32) -> Result<(), String> {
         if !self.settings.virtualized {
             return Err("migration needs infrastructure.mode = \"virtualized\"".into());
         }
@@ -71,13 +65,31 @@ impl Cluster {
         if vm.starting {
             return Err("the VM is still starting".into());
         }
-        let src = vm.node;
+        let Some(src) = vm.node else {
+            return Err("the VM is not placed yet".into());
+        };
         if dst as usize >= self.nodes.len() {
             return Err("no such node".into());
         }
         if dst == src {
             return Err("the VM is already on that node".into());
         }
+        Ok(())
+    }
+
+    /// Starts a live migration of VM `v` to node `dst`, or says why it is impossible. `action`
+    /// is handed back in the [`Notice::MigrationDone`] that ends it.
+    pub fn start_migration(
+        &mut self,
+        now: SimTime,
+        action: usize,
+        v: u32,
+        dst: u32,
+        host: &mut impl ClusterHost,
+    ) -> Result<(), String> {
+        self.check_migration(v, dst)?;
+        let vm = &self.vms[v as usize];
+        let src = vm.node.expect("checked: placed");
         let state = self.nodes[dst as usize].state;
         if state != super::NodeState::On {
             return Err(format!("destination node is {}", state.label()));
@@ -103,7 +115,15 @@ impl Cluster {
             max_total_factor: m.max_total_factor,
             resume_s: if simple { 0.0 } else { m.resume_ms / 1000.0 },
         };
-        let (cpu_src, cpu_dst) = (m.cpu_source_cores, m.cpu_dest_cores);
+        // The simple model charges the destination a share of the VM's CPU (CloudSim: 10% of
+        // its request) instead of fixed costs on both ends.
+        let (cpu_src, cpu_dst) = if simple {
+            let wanted = vm.wanted_cores(self.nodes[dst as usize].speed);
+            (0.0, m.simple_cpu_penalty * wanted)
+        } else {
+            (m.cpu_source_cores, m.cpu_dest_cores)
+        };
+        let asks = simple && vm.demand_cpu(self.nodes[src as usize].speed) > 0.0;
         let id = self.migrations.len() as u32;
         let vm = &mut self.vms[v as usize];
         vm.migrating_to = Some(dst);
@@ -112,6 +132,10 @@ impl Cluster {
         self.nodes[dst as usize].incoming_ram_mb += ram;
         self.nodes[src as usize].migration_cpu_cores += cpu_src;
         self.nodes[dst as usize].migration_cpu_cores += cpu_dst;
+        if asks {
+            // CloudSim counts the incoming VM's whole request against the destination.
+            self.nodes[dst as usize].sla.incoming_asking += 1;
+        }
         let dirty = if simple {
             0.0
         } else {
@@ -132,6 +156,7 @@ impl Cluster {
             done: false,
             cpu_src,
             cpu_dst,
+            asks,
         });
         if !simple
             && matches!(
@@ -189,20 +214,32 @@ impl Cluster {
         } else {
             f64::INFINITY
         };
-        let capacities: Vec<f64> = self.nodes.iter().map(|n| n.nic_mb_per_s).collect();
-        let flows: Vec<Flow> = active
-            .iter()
-            .map(|&m| {
-                Flow::new(
-                    vec![
-                        self.migrations[m].src as usize,
-                        self.migrations[m].dst as usize,
-                    ],
-                    cap,
-                )
-            })
-            .collect();
-        let rates = max_min_fair(&capacities, &flows);
+        let rates = if self.settings.migration.model == MigrationModel::Simple {
+            // CloudSim: each migration gets a fixed share of its destination's NIC (half),
+            // whatever else crosses it.
+            let fraction = self.settings.migration.simple_bandwidth_fraction;
+            active
+                .iter()
+                .map(|&m| {
+                    (self.nodes[self.migrations[m].dst as usize].nic_mb_per_s * fraction).min(cap)
+                })
+                .collect()
+        } else {
+            let capacities: Vec<f64> = self.nodes.iter().map(|n| n.nic_mb_per_s).collect();
+            let flows: Vec<Flow> = active
+                .iter()
+                .map(|&m| {
+                    Flow::new(
+                        vec![
+                            self.migrations[m].src as usize,
+                            self.migrations[m].dst as usize,
+                        ],
+                        cap,
+                    )
+                })
+                .collect();
+            max_min_fair(&capacities, &flows)
+        };
         for (&m, &rate) in active.iter().zip(&rates) {
             let mig = &mut self.migrations[m];
             if mig.bandwidth != rate || mig.gen == 0 {
@@ -281,12 +318,17 @@ impl Cluster {
         m: usize,
         host: &mut impl ClusterHost,
     ) -> Option<Notice> {
-        let (v, src, dst, cpu_src, cpu_dst) = {
+        let (v, src, dst, cpu_src, cpu_dst, asks) = {
             self.transferring.retain(|&x| x as usize != m);
             let mig = &mut self.migrations[m];
             mig.transferring = false;
-            (mig.vm, mig.src, mig.dst, mig.cpu_src, mig.cpu_dst)
+            (mig.vm, mig.src, mig.dst, mig.cpu_src, mig.cpu_dst, mig.asks)
         };
+        if asks {
+            self.nodes[dst as usize].sla.incoming_asking -= 1;
+        }
+        // Its SLA accounting closes on the source before the VM moves.
+        self.vm_sla_changed(now, v);
         let ram = self.vms[v as usize].ram_mb;
         self.nodes[src as usize].vms.retain(|&x| x != v);
         self.nodes[dst as usize].vms.push(v);
@@ -303,7 +345,7 @@ impl Cluster {
             }
         }
         let vm = &mut self.vms[v as usize];
-        vm.node = dst;
+        vm.node = Some(dst);
         vm.migrating_to = None;
         vm.migration = None;
         let resume_s = self.migrations[m].precopy.params().resume_s;

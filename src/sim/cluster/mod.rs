@@ -17,10 +17,12 @@ mod cpu;
 mod invariants;
 mod migration;
 mod node;
+mod sla;
 mod vm;
 
 pub(crate) use migration::{MigrationRt, MigrationStats};
 pub use node::{Node, NodeSpec, NodeState};
+pub(crate) use sla::SlaTotals;
 pub use vm::{Vm, VmSpec};
 
 use crate::engine::SimTime;
@@ -64,6 +66,16 @@ pub enum Notice {
     },
 }
 
+/// How the VMs of an over-committed node share its cores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CpuSharing {
+    /// Max-min fair (water-filling), as a fair-share hypervisor scheduler.
+    #[default]
+    MaxMin,
+    /// In proportion to demand, floored to whole CPU units (CloudSim).
+    Proportional,
+}
+
 /// The cluster-wide settings of a run.
 #[derive(Clone, Debug)]
 pub(crate) struct ClusterSettings {
@@ -75,27 +87,33 @@ pub(crate) struct ClusterSettings {
     pub hypervisor_overhead: f64,
     /// RAM each node keeps for its host (dom0), in MB.
     pub host_reserved_ram_mb: f64,
+    pub cpu_sharing: CpuSharing,
     pub migration: Migration,
 }
 
 /// Nodes, VMs and migrations, and every rule that relates them.
 pub(crate) struct Cluster {
     settings: ClusterSettings,
+    /// SLA figures count from here (the end of warm-up).
+    measure_from: SimTime,
     nodes: Vec<Node>,
     vms: Vec<Vm>,
     migrations: Vec<MigrationRt>,
     /// Migrations still sending data (indices in `migrations`), in start order.
     transferring: Vec<u32>,
     migration_stats: MigrationStats,
-    /// Scratch buffers for CPU sharing (no allocation per event).
+    /// Scratch buffers for CPU sharing (no allocation per event), and for batches of changes.
     scratch_demand: Vec<f64>,
     scratch_share: Vec<f64>,
+    scratch_nodes: Vec<u32>,
+    stamp: u64,
 }
 
 impl Cluster {
     pub fn new(settings: ClusterSettings, nodes: Vec<NodeSpec>) -> Self {
         Cluster {
             settings,
+            measure_from: SimTime::ZERO,
             nodes: nodes.into_iter().map(Node::new).collect(),
             vms: Vec::new(),
             migrations: Vec::new(),
@@ -103,6 +121,8 @@ impl Cluster {
             migration_stats: MigrationStats::default(),
             scratch_demand: Vec::new(),
             scratch_share: Vec::new(),
+            scratch_nodes: Vec::new(),
+            stamp: 0,
         }
     }
 
@@ -164,12 +184,36 @@ impl Cluster {
 
     /// Energy drawn by all nodes from the start up to `now`, in J.
     pub fn energy_j(&self, now: SimTime) -> f64 {
-        self.nodes.iter().map(|n| n.joules(now)).sum()
+        // A fold from +0: a float sum of no node is -0.
+        self.nodes.iter().fold(0.0, |e, n| e + n.joules(now))
     }
 
     /// Integrates node `n`'s busy cores up to `now`; returns ∫ busy cores dt in core·ns.
     pub fn settle_busy(&mut self, now: SimTime, n: u32) -> f64 {
         self.nodes[n as usize].settle_busy(now)
+    }
+
+    /// Integrates VM `v`'s grant up to `now`; returns ∫ granted cores dt from the start, in
+    /// core·ns.
+    pub fn settle_vm(&mut self, now: SimTime, v: u32) -> f64 {
+        let from = self.measure_from;
+        let sla = &mut self.vms[v as usize].sla;
+        sla.settle(now, from);
+        sla.granted_core_ns_all
+    }
+
+    /// What VM `v` asks for now and what it gets now, in CPU units.
+    pub fn vm_demand_cpu(&self, v: u32) -> f64 {
+        let vm = &self.vms[v as usize];
+        match vm.node {
+            Some(_) => vm.sla.demand(),
+            // Not placed: all it would ask for is unmet.
+            None => vm.demand_cpu(1.0),
+        }
+    }
+
+    pub fn vm_granted_cpu(&self, v: u32) -> f64 {
+        self.vms[v as usize].sla.granted()
     }
 
     // ---- placing loads ------------------------------------------------------------------------
@@ -183,9 +227,74 @@ impl Cluster {
         }
         let v = self.vms.len() as u32;
         let speed = self.nodes[n as usize].speed;
-        self.vms.push(Vm::new(spec, n, speed, starting));
+        self.vms.push(Vm::new(spec, Some(n), speed, starting));
         self.nodes[n as usize].vms.push(v);
         Ok(v)
+    }
+
+    /// Creates a VM that no node hosts yet (it waits for [`Cluster::place`]).
+    pub fn create_unplaced_vm(&mut self, spec: VmSpec) -> u32 {
+        let v = self.vms.len() as u32;
+        self.vms.push(Vm::new(spec, None, 1.0, false));
+        v
+    }
+
+    /// Starts unplaced VM `v` on node `n`, or says why it cannot.
+    pub fn place(
+        &mut self,
+        now: SimTime,
+        v: u32,
+        n: u32,
+        host: &mut impl ClusterHost,
+    ) -> Result<(), String> {
+        if !self.settings.virtualized {
+            return Err("placing a VM needs infrastructure.mode = \"virtualized\"".into());
+        }
+        let Some(vm) = self.vms.get(v as usize) else {
+            return Err("no such VM".into());
+        };
+        if !vm.alive {
+            return Err("the VM no longer exists".into());
+        }
+        if vm.node.is_some() {
+            return Err("the VM is already placed".into());
+        }
+        let Some(node) = self.nodes.get(n as usize) else {
+            return Err("no such node".into());
+        };
+        if node.state != NodeState::On {
+            return Err(format!("node is {}", node.state.label()));
+        }
+        let free = self.free_ram_mb(n);
+        let ram = vm.ram_mb;
+        if free + 1e-9 < ram {
+            return Err(format!(
+                "node has {free:.0} MB of RAM free, the VM needs {ram:.0} MB"
+            ));
+        }
+        let speed = node.speed;
+        // Its demand so far (unplaced, all unmet) closes before it runs.
+        self.vm_sla_changed(now, v);
+        let vm = &mut self.vms[v as usize];
+        vm.node = Some(n);
+        vm.granted = (vm.vcpus, speed);
+        self.nodes[n as usize].vms.push(v);
+        self.rebalance(now, n, host);
+        Ok(())
+    }
+
+    /// Reserves `ram_mb` on node `n` for a VM that will arrive once it has booted.
+    pub fn reserve_incoming(&mut self, n: u32, ram_mb: f64) {
+        self.nodes[n as usize].incoming_ram_mb += ram_mb;
+    }
+
+    /// Releases a reservation of [`Cluster::reserve_incoming`].
+    pub fn release_incoming(&mut self, n: u32, ram_mb: f64) {
+        let incoming = &mut self.nodes[n as usize].incoming_ram_mb;
+        *incoming -= ram_mb;
+        if *incoming < 1e-6 {
+            *incoming = 0.0; // no rounding residue once nothing is reserved
+        }
     }
 
     /// The guest of VM `v` is up: its load runs from now on.
@@ -195,10 +304,50 @@ impl Cluster {
 
     /// Destroys VM `v` (its load has ended): its RAM and CPU are freed.
     pub fn destroy_vm(&mut self, now: SimTime, v: u32, host: &mut impl ClusterHost) {
-        let n = self.vms[v as usize].node;
-        self.nodes[n as usize].vms.retain(|&x| x != v);
+        // Its demand ends: nothing more counts for it.
+        self.vms[v as usize].want = 0.0;
+        self.vm_sla_changed(now, v);
         self.vms[v as usize].alive = false;
-        self.rebalance(now, n, host);
+        if let Some(n) = self.vms[v as usize].node {
+            self.nodes[n as usize].vms.retain(|&x| x != v);
+            self.rebalance(now, n, host);
+        }
+    }
+
+    /// The SLA integrals of all nodes and VMs, brought up to `now`.
+    pub fn sla_totals(&mut self, now: SimTime) -> SlaTotals {
+        let from = self.measure_from;
+        let mut t = SlaTotals::default();
+        for node in &mut self.nodes {
+            node.sla.settle(now, from);
+            t.active_ns += node.sla.active_ns;
+            t.violation_ns += node.sla.violation_ns;
+            t.shutdowns += node.sla.shutdowns;
+            t.time_before_shutdown_ns += node.sla.time_before_shutdown_ns;
+            if node.active_now() {
+                t.active_nodes += 1;
+            }
+        }
+        for vm in &mut self.vms {
+            vm.sla.settle(now, from);
+            t.demand_ns += vm.sla.demand_ns;
+            t.migration_unmet_ns += vm.sla.migration_unmet_ns;
+            t.unmet_core_ns += vm.sla.unmet_core_ns;
+        }
+        t
+    }
+
+    /// The measurement window starts now: SLA figures count from here.
+    pub fn start_measuring(&mut self, now: SimTime) {
+        for n in 0..self.nodes.len() {
+            let node = &mut self.nodes[n];
+            node.sla.settle(now, now);
+            node.sla.start_measuring(now);
+        }
+        for vm in &mut self.vms {
+            vm.sla.settle(now, now);
+        }
+        self.measure_from = now;
     }
 
     /// Puts load `occupant` directly on node `n` (bare mode); refused with the current occupant
@@ -251,8 +400,9 @@ impl Cluster {
 
     /// Starts booting node `n` (which is off).
     pub fn boot(&mut self, now: SimTime, n: u32, host: &mut impl ClusterHost) {
+        let from = self.measure_from;
         let node = &mut self.nodes[n as usize];
-        node.set_state(now, NodeState::Booting);
+        node.set_state(now, NodeState::Booting, from);
         host.schedule(
             now.plus_ns(node.boot_ns),
             ClusterEvent::NodeBooted { node: n },
@@ -283,8 +433,9 @@ impl Cluster {
             };
             return Err(format!("node is busy: {what}"));
         }
+        let from = self.measure_from;
         let node = &mut self.nodes[n as usize];
-        node.set_state(now, NodeState::ShuttingDown);
+        node.set_state(now, NodeState::ShuttingDown, from);
         host.schedule(
             now.plus_ns(node.shutdown_ns),
             ClusterEvent::NodeOff { node: n },
@@ -303,12 +454,14 @@ impl Cluster {
     ) -> Option<Notice> {
         match event {
             ClusterEvent::NodeBooted { node } => {
-                self.nodes[node as usize].set_state(now, NodeState::On);
+                let from = self.measure_from;
+                self.nodes[node as usize].set_state(now, NodeState::On, from);
                 self.rebalance(now, node, host);
                 Some(Notice::NodeUp { node })
             }
             ClusterEvent::NodeOff { node } => {
-                self.nodes[node as usize].set_state(now, NodeState::Off);
+                let from = self.measure_from;
+                self.nodes[node as usize].set_state(now, NodeState::Off, from);
                 Some(Notice::NodeDown { node })
             }
             ClusterEvent::MigrationRound { migration, gen } => {

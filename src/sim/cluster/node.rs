@@ -1,8 +1,12 @@
 //! A physical node: its capacity, its power states, what it hosts, and the integrals (busy
 //! cores, energy, time up) that utilisation, energy and node-hours are computed from.
 
+use super::sla::NodeSla;
 use crate::engine::SimTime;
 use crate::model::power::{EnergyMeter, PowerModel};
+
+/// Busy cores below this are rounding: the node uses no CPU.
+const IDLE_EPS_CORES: f64 = 1e-12;
 
 /// Power state of a node: `off -> booting -> on -> shutting-down -> off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +44,9 @@ pub struct NodeSpec {
     pub shutdown_ns: u64,
     /// On at time 0 (else off).
     pub on: bool,
+    /// False: the node draws power only while it uses CPU, nothing when idle (CloudSim's
+    /// reading: a host with no load counts as switched off, without power states).
+    pub idle_power: bool,
 }
 
 /// A physical node. Read-only outside the cluster module: the cluster's methods change it.
@@ -51,6 +58,7 @@ pub struct Node {
     /// NIC bandwidth in MB/s (10^6 bytes).
     pub nic_mb_per_s: f64,
     pub power: PowerModel,
+    pub idle_power: bool,
     pub boot_ns: u64,
     pub shutdown_ns: u64,
     pub state: NodeState,
@@ -77,12 +85,16 @@ pub struct Node {
     /// the last update, and whether some VM then got less than it wanted.
     pub(super) vm_demand_total: f64,
     pub(super) overcommitted: bool,
+    /// Activity and SLA violation over time.
+    pub(super) sla: NodeSla,
+    /// Marks the node as already collected in a batch of changes.
+    pub(super) stamp: u64,
 }
 
 impl Node {
     pub(super) fn new(spec: NodeSpec) -> Self {
         let mut meter = EnergyMeter::new(0);
-        if spec.on {
+        if spec.on && spec.idle_power {
             meter.set_watts(0, spec.power.idle_w());
         }
         Node {
@@ -92,6 +104,7 @@ impl Node {
             ram_mb: spec.ram_mb,
             nic_mb_per_s: spec.nic_mb_per_s,
             power: spec.power,
+            idle_power: spec.idle_power,
             boot_ns: spec.boot_ns,
             shutdown_ns: spec.shutdown_ns,
             state: if spec.on {
@@ -112,6 +125,8 @@ impl Node {
             busy_since: SimTime::ZERO,
             vm_demand_total: 0.0,
             overcommitted: false,
+            sla: NodeSla::new(false),
+            stamp: 0,
         }
     }
 
@@ -127,11 +142,26 @@ impl Node {
 
     /// The power the node draws now, from its state and busy cores.
     pub(super) fn watts(&self) -> f64 {
+        if !self.idle_power && self.busy_cores <= IDLE_EPS_CORES {
+            return 0.0;
+        }
         match self.state {
             NodeState::Off => 0.0,
             NodeState::Booting | NodeState::ShuttingDown => self.power.idle_w(),
             NodeState::On => self.power.watts(self.busy_cores / self.cores),
         }
+    }
+
+    /// Whether it is active now: not off, and using some CPU.
+    pub(super) fn active_now(&self) -> bool {
+        self.state != NodeState::Off && self.busy_cores > IDLE_EPS_CORES
+    }
+
+    /// Brings its SLA accounting up to date after a change of load, state or short VMs.
+    #[inline]
+    pub(super) fn update_sla(&mut self, now: SimTime, from: SimTime) {
+        let active = self.active_now();
+        self.sla.update(now, from, active);
     }
 
     /// Integrates the busy cores up to `now` and returns ∫ busy_cores dt (core·ns).
@@ -142,18 +172,20 @@ impl Node {
         self.busy_core_ns
     }
 
-    /// Sets the busy cores from `now` on (integrating the old value first) and the power drawn.
-    pub(super) fn set_busy(&mut self, now: SimTime, busy: f64) {
+    /// Sets the busy cores from `now` on (integrating the old value first), the power drawn
+    /// and the SLA accounting (which counts from `from`).
+    pub(super) fn set_busy(&mut self, now: SimTime, busy: f64, from: SimTime) {
         self.settle_busy(now);
         self.busy_cores = busy;
         let w = self.watts();
         if w != self.meter.watts() {
             self.meter.set_watts(now.0, w);
         }
+        self.update_sla(now, from);
     }
 
-    /// Moves to `state`, keeping node-hours and power up to date.
-    pub(super) fn set_state(&mut self, now: SimTime, state: NodeState) {
+    /// Moves to `state`, keeping node-hours, power and SLA accounting up to date.
+    pub(super) fn set_state(&mut self, now: SimTime, state: NodeState, from: SimTime) {
         let was_up = self.state != NodeState::Off;
         let is_up = state != NodeState::Off;
         if was_up && !is_up {
@@ -165,6 +197,6 @@ impl Node {
         }
         self.state = state;
         let busy = self.busy_cores;
-        self.set_busy(now, busy);
+        self.set_busy(now, busy, from);
     }
 }

@@ -1,6 +1,8 @@
 //! A virtual machine as the cluster sees it: its size, where it is, the CPU it wants and the
 //! CPU it is granted. What runs inside (a replica's server, a utilisation trace) is not the
-//! cluster's business: its load tells it how many cores it wants and hears how many it gets.
+//! cluster's business: its load tells it how much CPU it wants and hears what it gets.
+
+use super::sla::VmSla;
 
 /// What a new VM is made of.
 #[derive(Clone, Debug)]
@@ -12,6 +14,10 @@ pub struct VmSpec {
     pub dirty_mb_per_s: f64,
     /// Memory dirtied per second per core of CPU the VM uses, in MB/s.
     pub dirty_mb_per_cpu_s: f64,
+    /// `Some(capacity)`: its load states its demand in CPU units (cores × speed), up to this
+    /// nominal capacity (a trace VM of a CloudSim type: 2500 MIPS). `None`: in cores (a
+    /// replica's server: its jobs in service), whatever the node's speed.
+    pub capacity: Option<f64>,
 }
 
 /// A VM. Read-only outside the cluster module.
@@ -19,7 +25,8 @@ pub struct Vm {
     pub name: String,
     pub vcpus: f64,
     pub ram_mb: f64,
-    pub node: u32,
+    /// The node it runs on; `None` while not placed yet.
+    pub node: Option<u32>,
     /// Set while a live migration to that node runs.
     pub migrating_to: Option<u32>,
     /// That migration (index in the cluster's migrations).
@@ -31,20 +38,24 @@ pub struct Vm {
     pub starting: bool,
     pub dirty_mb_per_s: f64,
     pub dirty_mb_per_cpu_s: f64,
+    /// See [`VmSpec::capacity`].
+    pub capacity: Option<f64>,
     /// Cores the VM is granted now (its share of the node, hypervisor overhead excluded).
     pub share_cores: f64,
-    /// Cores its load wants (at most `vcpus`), as last told.
-    pub(super) want_cores: f64,
+    /// What its load wants, as last told: cores, or CPU units if `capacity` is set.
+    pub(super) want: f64,
     /// Its CPU demand in node cores (hypervisor overhead included) as of the last update.
     pub(super) demand: f64,
     /// The capacity its load was last told it has: (cores, speed of one core).
     pub(super) granted: (f64, f64),
+    /// Its demand and grant over time, for the SLA figures.
+    pub(super) sla: VmSla,
     /// False once the VM was destroyed.
     pub alive: bool,
 }
 
 impl Vm {
-    pub(super) fn new(spec: VmSpec, node: u32, speed: f64, starting: bool) -> Self {
+    pub(super) fn new(spec: VmSpec, node: Option<u32>, speed: f64, starting: bool) -> Self {
         Vm {
             name: spec.name,
             vcpus: spec.vcpus,
@@ -56,12 +67,42 @@ impl Vm {
             starting,
             dirty_mb_per_s: spec.dirty_mb_per_s,
             dirty_mb_per_cpu_s: spec.dirty_mb_per_cpu_s,
+            capacity: spec.capacity,
             share_cores: 0.0,
-            want_cores: 0.0,
+            want: 0.0,
             demand: 0.0,
             granted: (spec.vcpus, speed),
+            sla: VmSla::default(),
             alive: true,
         }
+    }
+
+    /// Cores it wants on a node of `speed`, at most its vCPUs (before hypervisor overhead).
+    #[inline]
+    pub(super) fn wanted_cores(&self, speed: f64) -> f64 {
+        match self.capacity {
+            None => self.want.min(self.vcpus),
+            Some(_) => (self.want / speed).min(self.vcpus),
+        }
+    }
+
+    /// What it asks for now, uncapped, in CPU units on a node of `speed` (0 while paused or
+    /// starting: it runs nothing).
+    #[inline]
+    pub(super) fn demand_cpu(&self, speed: f64) -> f64 {
+        if self.starting {
+            0.0
+        } else {
+            match self.capacity {
+                None => self.want.min(self.vcpus) * speed,
+                Some(_) => self.want,
+            }
+        }
+    }
+
+    /// The most it can ask for, in CPU units on a node of `speed`.
+    pub fn cpu_max(&self, speed: f64) -> f64 {
+        self.capacity.unwrap_or(self.vcpus * speed)
     }
 
     /// Memory it dirties per second now, in MB/s: a base rate plus a rate per core it uses.
