@@ -36,7 +36,7 @@ fn bench_one(c: &mut Criterion, name: &str, loaded: &Loaded) {
     g.throughput(Throughput::Elements(events));
     g.bench_function(name, |b| {
         b.iter(|| {
-            let out = Simulation::from_loaded(&loaded).run();
+            let out = Simulation::from_loaded(loaded).run();
             assert!(out.summary.users.requests_completed > 0);
             assert_eq!(out.summary.events, events, "a run is deterministic");
             out.summary.events

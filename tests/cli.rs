@@ -76,7 +76,8 @@ fn run_writes_the_three_files_and_a_resolved_scenario_that_replays_identically()
         "time_s,active_clients,throughput_rps,mean_response_ms,p95_response_ms,failures,\
          apps.shop.active_clients,apps.shop.throughput_rps,apps.shop.mean_response_ms,\
          apps.shop.p95_response_ms,apps.shop.failures,\
-         tier_utilisation.shop.web,tier_utilisation.shop.db,nodes_up,power_w,energy_kwh\n"
+         tier_utilisation.shop.web,tier_utilisation.shop.db,nodes_up,power_w,energy_kwh,\
+         active_nodes,migrations,slatah,pdm,unmet_demand_core_hours\n"
     ));
 
     // The resolved scenario, run from its own folder, gives the same outputs.

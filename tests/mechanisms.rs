@@ -129,7 +129,11 @@ fn the_simple_model_sends_the_ram_once_without_downtime() {
         &migrate(10.0, "a.web.0", "node-1"),
     );
     let m = &done(&run(&text), "migrate")[0];
-    assert!((m.end_s.unwrap() - m.start_s - 5.12).abs() < 1e-6);
+    // CloudSim's model: 512 MB at half the destination's 800 Mbit/s NIC (50 MB/s).
+    assert!(
+        (m.end_s.unwrap() - m.start_s - 512.0 / 50.0).abs() < 1e-6,
+        "{m:?}"
+    );
     assert_eq!(m.downtime_ms, 0.0);
 }
 
@@ -463,7 +467,8 @@ node = "small-0"
     assert_eq!(
         reasons,
         vec![
-            ("refused", "destination node is off"),
+            // A migration to a node that is off boots it and goes ahead once it is on.
+            ("done", ""),
             (
                 "refused",
                 "destination has 512 MB of RAM free, the VM needs 600 MB"
@@ -476,8 +481,49 @@ node = "small-0"
             ("refused", "not enough RAM: 512 MB free, 600 MB needed"),
         ]
     );
-    assert_eq!(out.summary.actions_refused, 8);
+    assert_eq!(out.summary.actions_refused, 7);
     assert!(out.summary.users.requests_completed > 100);
     let csv = out.actions_csv();
-    assert!(csv.contains("refused,destination node is off"), "{csv}");
+    assert!(
+        csv.contains("refused,the VM is already on that node"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_migration_to_an_off_node_boots_it_and_starts_once_it_is_on() {
+    // node-3 is off (60 s boot); the migration asked for at 10 s waits for the boot, holding
+    // the VM's RAM there, then runs exactly like one to a node that was on.
+    let base = virtualized(1, 0, 0.0, "max_rounds = 30", "");
+    let text = base.replace("count = 4\n", "count = 4\non_at_start = 3\n")
+        + &migrate(10.0, "a.web.0", "node-3");
+    let out = run(&text);
+    let m = &done(&out, "migrate")[0];
+    assert_eq!(m.start_s, 10.0);
+    // Booted at 70 s; 512 MB over the 800 Mbit/s (100 MB/s) NICs, nothing dirtied: one round
+    // then an empty stop-and-copy.
+    let end = m.end_s.unwrap();
+    assert!((end - (70.0 + 5.12)).abs() < 1e-6, "{m:?}");
+    assert_eq!(out.summary.migrations, 1);
+    assert_eq!(out.summary.actions_refused, 0);
+    // To a node too small for the VM even once booted, it is refused at once, and the node
+    // is not booted for nothing.
+    let small = text.replace(
+        "ram_mb = 8192\nnic_mbps = 800\n",
+        "ram_mb = 8192\nnic_mbps = 800\n[[infrastructure.nodes]]\nname = \"tiny\"\ncores = 1\nram_mb = 600\non_at_start = 0\n",
+    ) + &migrate(20.0, "a.web.0", "tiny-0");
+    let out = run(&small);
+    let refused: Vec<_> = out
+        .actions
+        .iter()
+        .filter(|a| a.outcome == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{:?}", out.actions);
+    assert!(refused[0].reason.contains("RAM"), "{:?}", refused[0]);
+    assert!(!out.actions.iter().any(|a| a.kind == "power-on"));
+    assert!(out
+        .nodes
+        .iter()
+        .filter(|n| n.node == "tiny-0")
+        .all(|n| n.state == "off"));
 }

@@ -177,7 +177,12 @@ mod tests {
             .replica(1, 1, 0.95, 1.0, 0.0)
             .build();
         v.apps[0].p95_response_ms = 900.0;
-        let mut p = crate::build("response-time-target", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap();
+        let mut p = crate::build(
+            "response-time-target",
+            &BTreeMap::new(),
+            &crate::api::PolicyContext { seed: 1 },
+        )
+        .unwrap();
         assert!(p.decide(&at(&v, 0.0)).is_empty());
         let tier = TierRef {
             app: AppId(0),
@@ -199,7 +204,12 @@ mod tests {
             .node(NodeState::On, 2.0, 4096.0, 0.0)
             .replica(0, 0, 1.0, 1.0, 0.0)
             .build();
-        let mut p = crate::build("static", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap();
+        let mut p = crate::build(
+            "static",
+            &BTreeMap::new(),
+            &crate::api::PolicyContext { seed: 1 },
+        )
+        .unwrap();
         assert!(p.decide(&v).is_empty());
         assert!(p.decide(&at(&v, 1e6)).is_empty());
     }

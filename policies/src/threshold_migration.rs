@@ -283,7 +283,12 @@ mod tests {
     use crate::testing::{at, ViewBuilder};
 
     fn policy() -> Box<dyn Policy> {
-        crate::build("threshold-migration", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap()
+        crate::build(
+            "threshold-migration",
+            &BTreeMap::new(),
+            &crate::api::PolicyContext { seed: 1 },
+        )
+        .unwrap()
     }
 
     /// Runs the policy on the same view at 0 s and 30 s (conditions must hold 30 s).

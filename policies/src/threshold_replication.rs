@@ -140,7 +140,12 @@ mod tests {
     use crate::testing::{at, ViewBuilder};
 
     fn decide_sustained(view: &View) -> Vec<Action> {
-        let mut p = crate::build("threshold-replication", &BTreeMap::new(), &crate::api::PolicyContext { seed: 1 }).unwrap();
+        let mut p = crate::build(
+            "threshold-replication",
+            &BTreeMap::new(),
+            &crate::api::PolicyContext { seed: 1 },
+        )
+        .unwrap();
         p.decide(&at(view, 0.0));
         p.decide(&at(view, 60.0))
     }

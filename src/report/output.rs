@@ -471,10 +471,11 @@ mod json_tests {
     fn negative_zeros_are_written_without_sign_outside_strings() {
         let v = serde_json::json!({"a": -0.0, "b": [-0.0, -0.05, 1.0], "s": "x=-0.0 é"});
         let text = super::to_json(&v);
-        assert!(
-            !text.contains(": -0.0") && !text.contains("  -0.0"),
-            "{text}"
-        );
+        for line in text.lines() {
+            let value = line.trim().trim_end_matches(',');
+            let value = value.rsplit(": ").next().unwrap();
+            assert_ne!(value, "-0.0", "{text}");
+        }
         assert!(
             text.contains("-0.05") && text.contains("\"x=-0.0 é\""),
             "{text}"

@@ -109,46 +109,51 @@ impl Cluster {
         true
     }
 
-    /// VM `v`'s demand or grant changed: bring its SLA accounting (and its node's count of
-    /// VMs short of CPU) up to date.
+    /// VM `v`'s demand or grant changed: bring its SLA accounting (and the count of VMs short of
+    /// CPU of the node it is on) up to date.
     #[inline]
     pub(super) fn vm_sla_changed(&mut self, now: SimTime, v: u32) {
         let from = self.measure_from;
         let simple = self.settings.migration.model == MigrationModel::Simple;
         let vm = &mut self.vms[v as usize];
-        let Some(n) = vm.node else {
-            // Not placed: whatever it asks for is unmet (counted in CPU units; it has no node
-            // whose cores to count it in).
-            let demand = vm.demand_cpu(1.0);
-            vm.sla.set(now, from, demand, 0.0, 0.0, false);
-            return;
-        };
-        let speed = self.nodes[n as usize].speed;
-        let migrating = vm.migrating_to.is_some();
-        let granted_cores = if vm.paused {
-            0.0
-        } else if migrating && simple {
-            vm.share_cores * (1.0 - self.settings.migration.simple_cpu_penalty)
-        } else {
-            vm.share_cores
-        };
-        let was_short = vm.sla.is_short();
-        let short = vm.sla.set(
-            now,
-            from,
-            vm.demand_cpu(speed),
-            granted_cores * speed,
-            speed,
-            migrating,
-        );
-        if short != was_short {
-            let node = &mut self.nodes[n as usize];
-            if short {
-                node.sla.short_vms += 1;
-            } else {
-                node.sla.short_vms -= 1;
+        let short_on = match vm.node {
+            None => {
+                // Not placed: whatever it asks for is unmet (counted in CPU units; it has no
+                // node whose cores to count it in).
+                let demand = vm.demand_cpu(1.0);
+                vm.sla.set(now, from, demand, 0.0, 0.0, false);
+                None
             }
-            node.update_sla(now, from);
+            Some(n) => {
+                let speed = self.nodes[n as usize].speed;
+                let migrating = vm.migrating_to.is_some();
+                let granted_cores = if vm.paused {
+                    0.0
+                } else if migrating && simple {
+                    vm.share_cores * (1.0 - self.settings.migration.simple_cpu_penalty)
+                } else {
+                    vm.share_cores
+                };
+                let demand = if vm.alive { vm.demand_cpu(speed) } else { 0.0 };
+                let short = vm
+                    .sla
+                    .set(now, from, demand, granted_cores * speed, speed, migrating);
+                short.then_some(n)
+            }
+        };
+        let counted = vm.sla.counted_on;
+        if counted != short_on {
+            vm.sla.counted_on = short_on;
+            if let Some(old) = counted {
+                let node = &mut self.nodes[old as usize];
+                node.sla.short_vms -= 1;
+                node.update_sla(now, from);
+            }
+            if let Some(new) = short_on {
+                let node = &mut self.nodes[new as usize];
+                node.sla.short_vms += 1;
+                node.update_sla(now, from);
+            }
         }
     }
 

@@ -305,9 +305,8 @@ impl Cluster {
     /// Destroys VM `v` (its load has ended): its RAM and CPU are freed.
     pub fn destroy_vm(&mut self, now: SimTime, v: u32, host: &mut impl ClusterHost) {
         // Its demand ends: nothing more counts for it.
-        self.vms[v as usize].want = 0.0;
-        self.vm_sla_changed(now, v);
         self.vms[v as usize].alive = false;
+        self.vm_sla_changed(now, v);
         if let Some(n) = self.vms[v as usize].node {
             self.nodes[n as usize].vms.retain(|&x| x != v);
             self.rebalance(now, n, host);

@@ -26,6 +26,8 @@ pub(crate) struct VmSla {
     speed: f64,
     /// Migrating away: a shortfall now counts as performance degradation due to migration.
     migrating: bool,
+    /// The node whose count of VMs short of CPU includes this VM, if it is short.
+    pub counted_on: Option<u32>,
     since: SimTime,
     /// ∫ demand dt and ∫ grant dt in CPU units · ns; ∫ unmet dt in core · ns; ∫ unmet while
     /// migrating, in CPU units · ns.
