@@ -502,7 +502,7 @@ fn replicas_start_and_stop_and_nodes_power_off_and_on() {
         Outcome::Refused("node is on, not off".into())
     );
     assert_eq!(v.nodes[1].state, NodeState::On);
-    assert_eq!(v.vm(app).node, NodeId(1));
+    assert_eq!(v.vm(app).node, Some(NodeId(1)));
     assert_eq!(b.totals.replicas_started, 1);
     assert_eq!(b.totals.replicas_stopped, 1);
 }
@@ -594,7 +594,7 @@ fn a_host_that_hangs_is_waited_for_briefly_then_shown_off_with_its_vms_and_back_
     let v = view_at(&mut b, 14.5);
     assert_eq!(v.nodes[0].state, NodeState::Off);
     assert_eq!(v.nodes[0].vms.len(), 2, "unknown is not empty");
-    assert!(v.vms.iter().all(|x| x.alive && x.node == NodeId(0)));
+    assert!(v.vms.iter().all(|x| x.alive && x.node == Some(NodeId(0))));
     assert_eq!(v.nodes[1].state, NodeState::On);
     // Nothing goes to or from it meanwhile.
     let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
@@ -673,7 +673,7 @@ fn a_paused_copy_is_never_the_vm_and_a_stale_one_is_removed_once_seen_twice() {
     sample_at(&mut b, 0.0);
     let v = view_at(&mut b, 2.0);
     let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap();
-    assert_eq!(app.node, NodeId(1), "the running copy is the VM");
+    assert_eq!(app.node, Some(NodeId(1)), "the running copy is the VM");
     // Removed at the second sighting (a worker: wait for it).
     for t in [4.0, 6.0, 8.0] {
         view_at(&mut b, t);
@@ -792,7 +792,7 @@ fn a_migration_to_an_off_node_powers_it_on_and_starts_once_it_is_on() {
         NodeState::Booting | NodeState::On
     ));
     assert_eq!(
-        v.vm(app).migrating_to.or(Some(v.vm(app).node)),
+        v.vm(app).migrating_to.or(v.vm(app).node),
         Some(NodeId(1))
     );
     for t in [2.0, 3.0, 4.0] {
@@ -814,7 +814,7 @@ fn a_migration_to_an_off_node_powers_it_on_and_starts_once_it_is_on() {
         ]
     );
     assert_eq!(v.nodes[1].state, NodeState::On);
-    assert_eq!(v.vm(app).node, NodeId(1));
+    assert_eq!(v.vm(app).node, Some(NodeId(1)));
     assert_eq!(fake.names(1), ["rubis-app-0"]);
 }
 
@@ -859,7 +859,7 @@ fn a_start_on_an_off_node_powers_it_on_and_a_failed_boot_fails_what_waited() {
         );
     }
     assert_eq!(v.nodes[1].state, NodeState::Off);
-    assert_eq!(v.vm(app).node, NodeId(0));
+    assert_eq!(v.vm(app).node, Some(NodeId(0)));
     assert!(v.vm(app).migrating_to.is_none());
     assert!(fake.names(1).is_empty());
     // A VM that could never fit on the off node is refused at once.
@@ -910,6 +910,6 @@ fn an_interrupt_aborts_the_migration_in_flight_and_the_vm_stays_on_its_source() 
         "{:?}",
         v.actions[0].outcome
     );
-    assert_eq!(v.vm(app).node, NodeId(0));
+    assert_eq!(v.vm(app).node, Some(NodeId(0)));
     assert!(fake.names(1).is_empty());
 }

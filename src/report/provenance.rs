@@ -72,10 +72,22 @@ impl Provenance {
     }
 }
 
-/// This process's arguments (lossy UTF-8).
+/// This process's arguments (lossy UTF-8), the program named by its file name alone: where
+/// the binary was built is no part of what was asked (and no machine's paths belong in results
+/// that are shared).
 pub fn command_line() -> Vec<String> {
     std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
+        .enumerate()
+        .map(|(i, a)| {
+            let a = a.to_string_lossy().into_owned();
+            if i == 0 {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map_or(a.clone(), |f| f.to_string_lossy().into_owned())
+            } else {
+                a
+            }
+        })
         .collect()
 }
 
