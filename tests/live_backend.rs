@@ -791,10 +791,7 @@ fn a_migration_to_an_off_node_powers_it_on_and_starts_once_it_is_on() {
         v.nodes[1].state,
         NodeState::Booting | NodeState::On
     ));
-    assert_eq!(
-        v.vm(app).migrating_to.or(v.vm(app).node),
-        Some(NodeId(1))
-    );
+    assert_eq!(v.vm(app).migrating_to.or(v.vm(app).node), Some(NodeId(1)));
     for t in [2.0, 3.0, 4.0] {
         std::thread::sleep(Duration::from_millis(100));
         view_at(&mut b, t);

@@ -96,3 +96,29 @@ fn active_clients_follow_the_closed_profile() {
     // Leaving clients finish their current step first: within a minute all 180 have gone.
     assert_eq!(at(290.0), 20);
 }
+
+#[test]
+fn a_run_whose_simulated_time_stands_still_is_stopped_with_a_clear_error() {
+    // The loader refuses what it can see stands still; a scenario changed behind its back (think
+    // time and every demand 0: requests complete in no time, forever) is stopped at run time.
+    let mut loaded = common::load_with(
+        "scenarios/validation/mva.toml",
+        &["duration_s=10", "warmup_s=0", "report_interval_s=1"],
+    );
+    let zero = reconf::scenario::schema::Distribution::Deterministic { mean_ms: 0.0 };
+    let app = &mut loaded.scenario.apps[0];
+    app.clients.think = zero.clone();
+    for t in &mut app.tiers {
+        t.demand = zero.clone();
+    }
+    let err = reconf::sim::Simulation::from_loaded(&loaded)
+        .try_run()
+        .expect_err("a stalled run is stopped");
+    assert_eq!(err.at_s, 0.0);
+    assert!(err.events > reconf::sim::STALL_EVENTS);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no progress") && msg.contains("t = 0 s"),
+        "{msg}"
+    );
+}

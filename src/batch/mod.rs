@@ -389,7 +389,7 @@ pub fn run_one(spec: &SweepSpec, run: &RunKey, dir: &Path, keep: &Keep) -> Optio
     let result: Result<(), String> = (|| {
         let loaded = load(&scenario.path, &run_sets(spec, run)).map_err(|e| e.to_string())?;
         let output = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Simulation::from_loaded(&loaded).run()
+            Simulation::from_loaded(&loaded).try_run()
         }))
         .map_err(|p| {
             let msg = p
@@ -398,7 +398,8 @@ pub fn run_one(spec: &SweepSpec, run: &RunKey, dir: &Path, keep: &Keep) -> Optio
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
             format!("the simulation panicked: {msg}")
-        })?;
+        })?
+        .map_err(|e| e.to_string())?;
         let resolved = loaded.resolved_toml();
         let written = if keep.everything_for(run.seed) {
             output.write_to(dir, &resolved)

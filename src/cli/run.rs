@@ -48,7 +48,13 @@ pub fn run(args: &ScenarioArgs, seed: Option<u64>, out: &Path) -> ExitCode {
     if let Err(e) = crate::report::output::check_run_folder(out) {
         return input_error(&InputError::new("--out", e.to_string()));
     }
-    let output = Simulation::from_loaded(&loaded).run();
+    let output = match Simulation::from_loaded(&loaded).try_run() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.scenario.display());
+            return ExitCode::from(1);
+        }
+    };
     if let Err(e) = output.write_to(out, &loaded.resolved_toml()) {
         eprintln!("error: cannot write results to {}: {e}", out.display());
         return ExitCode::from(1);

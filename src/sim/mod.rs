@@ -74,31 +74,83 @@ pub fn curve_of(profile: &Profile) -> LoadCurve {
     }
 }
 
+/// Events at one simulated instant beyond which a run is taken to be stuck: simulated time
+/// would stand still. The largest legitimate bursts (every client of a large population starting
+/// at once) are orders of magnitude smaller.
+pub const STALL_EVENTS: u64 = 10_000_000;
+
+/// A run that made no progress in simulated time over [`STALL_EVENTS`] events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stalled {
+    /// The instant it was stuck at, in seconds.
+    pub at_s: f64,
+    pub events: u64,
+}
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the simulation made no progress: {} events at t = {} s without simulated time \
+             advancing (a zero think time with zero demands, or timeouts and periods too short \
+             for the clock's 1 ns resolution?)",
+            self.events, self.at_s
+        )
+    }
+}
+
+impl std::error::Error for Stalled {}
+
 impl Simulation {
-    /// Runs to the horizon and returns what the users saw.
-    pub fn run(mut self) -> RunOutput {
+    /// Runs to the horizon and returns what the users saw. Panics if the run stalls (see
+    /// [`Simulation::try_run`]).
+    pub fn run(self) -> RunOutput {
+        self.try_run().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs to the horizon; stops with [`Stalled`] if simulated time stands still.
+    pub fn try_run(mut self) -> Result<RunOutput, Stalled> {
         let wall = Instant::now();
-        self.run_until(self.horizon);
+        self.try_run_until(self.horizon)?;
         let end = self.horizon;
         if end > self.report.last {
             self.on_report(end);
         }
         let wall_seconds = wall.elapsed().as_secs_f64();
-        self.finish(wall_seconds)
+        Ok(self.finish(wall_seconds))
     }
 
     /// Processes every event before `until` (at most the horizon); `run` finishes the run.
-    /// Lets a caller inspect the world mid-run, or act on it between steps.
+    /// Lets a caller inspect the world mid-run, or act on it between steps. Panics if the run
+    /// stalls.
     pub fn run_until(&mut self, until: SimTime) {
+        self.try_run_until(until).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Simulation::run_until`], stopping with [`Stalled`] if simulated time stands still.
+    pub fn try_run_until(&mut self, until: SimTime) -> Result<(), Stalled> {
         let until = until.min(self.horizon);
+        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
         while let Some(t) = self.q.peek_time() {
             if t >= until {
                 break;
             }
             let (now, ev) = self.q.pop().expect("peeked");
             self.events += 1;
+            if now == instant {
+                at_instant += 1;
+                if at_instant > STALL_EVENTS {
+                    return Err(Stalled {
+                        at_s: now.as_secs(),
+                        events: at_instant,
+                    });
+                }
+            } else {
+                (instant, at_instant) = (now, 1);
+            }
             self.dispatch(now, ev);
         }
+        Ok(())
     }
 
     /// Sessions pinned (by a sticky balancer) to the replica named `name` (`app.tier.k`).
