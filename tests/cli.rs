@@ -204,6 +204,31 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
             vec![":22:", "policy.params.hihg", "valid parameters: high, low"],
         ),
         (
+            "a percentage typed for a fraction",
+            format!("{SMALL}\n[policy]\nname = \"threshold-migration\"\n\n[policy.params]\nlow = 0.2\nhigh = 60\n"),
+            vec![":25:", "policy.params.high", "in (0, 1), got 60 (a fraction: 0.6 for 60%)"],
+        ),
+        (
+            "low above high",
+            format!("{SMALL}\n[policy]\nname = \"threshold-replication\"\n\n[policy.params]\nhigh = 0.6\nlow = 0.9\n"),
+            vec![":25:", "policy.params.low", "`low` (0.9) must be less than `high` (0.6)"],
+        ),
+        (
+            "high below the default low",
+            format!("{SMALL}\n[policy]\nname = \"threshold-migration\"\nparams = {{ high = 0.1 }}\n"),
+            vec![":22:", "policy.params.high", "`low` (0.25, its default)"],
+        ),
+        (
+            "a negative hold time",
+            format!("{SMALL}\n[policy]\nname = \"response-time-target\"\n\n[policy.params]\nfor_s = -60\n"),
+            vec![":24:", "policy.params.for_s", "must be >= 0, got -60"],
+        ),
+        (
+            "min above max replicas",
+            format!("{SMALL}\n[policy]\nname = \"threshold-replication\"\n\n[policy.params]\nmax_replicas = 2\nmin_replicas = 3\n"),
+            vec![":25:", "policy.params.min_replicas", "at most `max_replicas` (2)"],
+        ),
+        (
             "syntax error",
             SMALL.replace("name = \"shop\"", "name = \"shop"),
             vec![":6:"],
@@ -269,6 +294,28 @@ fn bad_command_line_arguments_exit_2() {
             "apps[0].tiers[0].cores=0",
         ],
         &["--set apps[0].tiers[0].cores=0", "greater than 0"],
+    );
+    // A policy parameter out of range given on the command line names the argument.
+    let with_policy = file(
+        d,
+        "policy.toml",
+        &format!("{SMALL}\n[policy]\nname = \"threshold-migration\"\n"),
+    );
+    assert_rejected(
+        d,
+        &[
+            "run",
+            &with_policy,
+            "--out",
+            "out",
+            "--set",
+            "policy.params.high=60",
+        ],
+        &[
+            "--set policy.params.high=60",
+            "policy.params.high",
+            "in (0, 1)",
+        ],
     );
     assert_rejected(
         d,

@@ -11,7 +11,7 @@ mod params;
 mod policy;
 mod view;
 
-pub use params::{ParamSpec, ParamValue, Params};
+pub use params::{Bound, ParamSpec, ParamValue, Params, Relation};
 pub use policy::{Policy, PolicyContext};
 pub use view::{
     ActionView, AppView, Mode, NodeState, NodeView, ReplicaState, ReplicaView, TierView, View,

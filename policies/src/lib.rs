@@ -95,6 +95,129 @@ mod tests {
     }
 
     #[test]
+    fn every_default_is_in_range_and_every_relation_names_a_number_parameter() {
+        for p in REGISTRY {
+            for spec in p.params {
+                if let Some(api::Relation::LessThan(o) | api::Relation::AtMost(o)) = spec.relation {
+                    let other = p.params.iter().find(|s| s.name == o);
+                    assert!(
+                        other.is_some_and(|s| matches!(s.default, ParamValue::Number(_))),
+                        "{}.{} is declared against `{o}`",
+                        p.name,
+                        spec.name
+                    );
+                }
+            }
+            Params::check(p.params, &BTreeMap::new())
+                .unwrap_or_else(|e| panic!("{}: defaults rejected: {e:?}", p.name));
+        }
+    }
+
+    /// The ranges issue 10 asked for, policy by policy: what a user could type by mistake.
+    #[test]
+    fn out_of_range_and_contradictory_parameters_are_rejected_naming_the_parameter() {
+        /// Policy, parameters given, the parameter blamed, words the message must contain.
+        type Case = (
+            &'static str,
+            &'static [(&'static str, f64)],
+            &'static str,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (
+                "threshold-migration",
+                &[("high", 60.0)],
+                "high",
+                "a fraction: 0.6 for 60%",
+            ),
+            (
+                "threshold-migration",
+                &[("low", 0.9), ("high", 0.6)],
+                "low",
+                "must be less than `high`",
+            ),
+            (
+                "threshold-migration",
+                &[("high", 0.2)],
+                "high",
+                "`low` (0.25, its default)",
+            ),
+            ("threshold-migration", &[("for_s", -30.0)], "for_s", ">= 0"),
+            (
+                "threshold-migration",
+                &[("cooldown_s", -1.0)],
+                "cooldown_s",
+                ">= 0",
+            ),
+            (
+                "threshold-replication",
+                &[("high", 70.0)],
+                "high",
+                "in (0, 1)",
+            ),
+            (
+                "threshold-replication",
+                &[("low", 0.8)],
+                "low",
+                "must be less than `high` (0.7, its default)",
+            ),
+            (
+                "threshold-replication",
+                &[("min_replicas", 3.0), ("max_replicas", 2.0)],
+                "min_replicas",
+                "at most `max_replicas`",
+            ),
+            (
+                "threshold-replication",
+                &[("max_replicas", 0.0)],
+                "max_replicas",
+                "a whole number >= 1",
+            ),
+            (
+                "threshold-replication",
+                &[("max_replicas", 2.5)],
+                "max_replicas",
+                "a whole number",
+            ),
+            (
+                "threshold-replication",
+                &[("window_s", -60.0)],
+                "window_s",
+                ">= 0",
+            ),
+            (
+                "response-time-target",
+                &[("low_fraction", 1.5)],
+                "low_fraction",
+                "in [0, 1)",
+            ),
+            (
+                "response-time-target",
+                &[("idle_cpu", 30.0)],
+                "idle_cpu",
+                "a fraction: 0.3 for 30%",
+            ),
+            (
+                "response-time-target",
+                &[("max_replicas", 0.0)],
+                "max_replicas",
+                ">= 1",
+            ),
+        ];
+        for (policy, given, field, words) in cases {
+            let given: BTreeMap<String, ParamValue> = given
+                .iter()
+                .map(|(k, v)| (k.to_string(), ParamValue::Number(*v)))
+                .collect();
+            let err = build(policy, &given, &CTX).err().unwrap_or_else(|| {
+                panic!("{policy} {given:?} accepted");
+            });
+            assert_eq!(&err.field, field, "{policy} {given:?}: {}", err.message);
+            assert!(err.message.contains(words), "{policy}: {}", err.message);
+        }
+    }
+
+    #[test]
     fn unknown_parameters_are_rejected() {
         let mut given = BTreeMap::new();
         given.insert("hgih".to_string(), ParamValue::Number(1.0));

@@ -18,16 +18,27 @@ pub const INFO: PolicyInfo = PolicyInfo {
             "low_fraction",
             0.3,
             "remove capacity below this fraction of the target",
-        ),
+        )
+        .min(0.0)
+        .below(1.0),
         ParamSpec::number(
             "idle_cpu",
             0.3,
             "and only if the busiest tier is below this CPU (0..1)",
-        ),
-        ParamSpec::number("for_s", 60.0, "seconds a condition must hold, s"),
-        ParamSpec::number("window_s", 60.0, "averaging window of the p95, s"),
-        ParamSpec::number("cooldown_s", 120.0, "no action for this long after one, s"),
-        ParamSpec::number("max_replicas", 8.0, "most replicas per tier"),
+        )
+        .fraction(),
+        ParamSpec::number("for_s", 60.0, "seconds a condition must hold, s").non_negative(),
+        ParamSpec::number(
+            "window_s",
+            60.0,
+            "averaging window of the p95, s (0: the last period alone)",
+        )
+        .non_negative(),
+        ParamSpec::number("cooldown_s", 120.0, "no action for this long after one, s")
+            .non_negative(),
+        ParamSpec::number("max_replicas", 8.0, "most replicas per tier")
+            .min(1.0)
+            .integer(),
         ParamSpec::flag("drain", false, "let a stopped replica's sessions end first"),
     ],
     build,
@@ -40,7 +51,7 @@ fn build(p: &Params, _: &PolicyContext) -> Box<dyn Policy> {
         for_s: p.number("for_s"),
         window_s: p.number("window_s"),
         cooldown_s: p.number("cooldown_s"),
-        max_replicas: p.number("max_replicas").max(1.0) as usize,
+        max_replicas: p.number("max_replicas") as usize,
         drain: p.flag("drain"),
         apps: BTreeMap::new(),
     })

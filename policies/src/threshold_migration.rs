@@ -17,11 +17,17 @@ pub const INFO: PolicyInfo = PolicyInfo {
     name: "threshold-migration",
     about: "Migration-based: spread VMs off nodes above a CPU threshold, consolidate under-loaded nodes (Xen experiment).",
     params: &[
-        ParamSpec::number("high", 0.6, "a node above this CPU (0..1) sheds a VM"),
-        ParamSpec::number("low", 0.25, "nodes below this CPU (0..1) are consolidated"),
-        ParamSpec::number("for_s", 30.0, "seconds a condition must hold, s"),
-        ParamSpec::number("window_s", 60.0, "averaging window of node CPU, s"),
-        ParamSpec::number("cooldown_s", 60.0, "no new decision for this long after one, s"),
+        ParamSpec::number("high", 0.6, "a node above this CPU (0..1) sheds a VM")
+            .above(0.0)
+            .below(1.0),
+        ParamSpec::number("low", 0.25, "nodes below this CPU (0..1) are consolidated")
+            .min(0.0)
+            .less_than("high"),
+        ParamSpec::number("for_s", 30.0, "seconds a condition must hold, s").non_negative(),
+        ParamSpec::number("window_s", 60.0, "averaging window of node CPU, s (0: the last period alone)")
+            .non_negative(),
+        ParamSpec::number("cooldown_s", 60.0, "no new decision for this long after one, s")
+            .non_negative(),
         ParamSpec::flag("power_off_idle", true, "power off nodes left empty"),
     ],
     build,

@@ -14,17 +14,32 @@ pub const INFO: PolicyInfo = PolicyInfo {
     name: "threshold-replication",
     about: "Restart-based: start or stop replicas of a tier on its average CPU (TUNe).",
     params: &[
-        ParamSpec::number("high", 0.7, "start a replica above this average CPU (0..1)"),
-        ParamSpec::number("low", 0.2, "stop a replica below this average CPU (0..1)"),
-        ParamSpec::number("for_s", 60.0, "seconds the condition must hold, s"),
-        ParamSpec::number("window_s", 60.0, "averaging window of the tier CPU, s"),
+        ParamSpec::number("high", 0.7, "start a replica above this average CPU (0..1)")
+            .above(0.0)
+            .below(1.0),
+        ParamSpec::number("low", 0.2, "stop a replica below this average CPU (0..1)")
+            .min(0.0)
+            .less_than("high"),
+        ParamSpec::number("for_s", 60.0, "seconds the condition must hold, s").non_negative(),
+        ParamSpec::number(
+            "window_s",
+            60.0,
+            "averaging window of the tier CPU, s (0: the last period alone)",
+        )
+        .non_negative(),
         ParamSpec::number(
             "cooldown_s",
             120.0,
             "no action on a tier for this long after one, s",
-        ),
-        ParamSpec::number("min_replicas", 1.0, "fewest active replicas per tier"),
-        ParamSpec::number("max_replicas", 8.0, "most replicas per tier"),
+        )
+        .non_negative(),
+        ParamSpec::number("min_replicas", 1.0, "fewest active replicas per tier")
+            .min(1.0)
+            .integer()
+            .at_most("max_replicas"),
+        ParamSpec::number("max_replicas", 8.0, "most replicas per tier")
+            .min(1.0)
+            .integer(),
         ParamSpec::flag("drain", false, "let a stopped replica's sessions end first"),
         ParamSpec::flag("power_off_idle", true, "power off nodes left empty"),
     ],
@@ -38,8 +53,8 @@ fn build(p: &Params, _: &PolicyContext) -> Box<dyn Policy> {
         for_s: p.number("for_s"),
         window_s: p.number("window_s"),
         cooldown_s: p.number("cooldown_s"),
-        min_replicas: p.number("min_replicas").max(1.0) as usize,
-        max_replicas: p.number("max_replicas").max(1.0) as usize,
+        min_replicas: p.number("min_replicas") as usize,
+        max_replicas: p.number("max_replicas") as usize,
         drain: p.flag("drain"),
         power_off_idle: p.flag("power_off_idle"),
         tiers: BTreeMap::new(),

@@ -40,7 +40,10 @@ required. Unknown keys are rejected.\n\n\
 pub fn policies_markdown() -> String {
     let mut out = String::from(
         "## Policies\n\nNamed by `policy.name`; their parameters go in `policy.params`. Unknown \
-names and parameters are rejected with the list of valid ones.\n",
+names and parameters are rejected with the list of valid ones; a value outside its range, or \
+one that contradicts another parameter (`low` not below `high`), is rejected at load with exit \
+code 2, naming the file, line and parameter. Ranges in interval notation: `[` and `]` include \
+the end, `(` and `)` exclude it.\n",
     );
     for p in reconf_policies::REGISTRY {
         let _ = writeln!(out, "\n### `{}`\n\n{}\n", p.name, p.about);
@@ -48,12 +51,16 @@ names and parameters are rejected with the list of valid ones.\n",
             out.push_str("No parameters.\n");
             continue;
         }
-        out.push_str("| parameter | default | meaning |\n|---|---|---|\n");
+        out.push_str("| parameter | default | allowed | meaning |\n|---|---|---|---|\n");
         for spec in p.params {
+            let range = spec.range_text();
             let _ = writeln!(
                 out,
-                "| `{}` | `{}` | {} |",
-                spec.name, spec.default, spec.doc
+                "| `{}` | `{}` | {} | {} |",
+                spec.name,
+                spec.default,
+                if range.is_empty() { "any" } else { &range },
+                spec.doc
             );
         }
     }

@@ -146,7 +146,11 @@ pub fn live(args: &LiveArgs) -> ExitCode {
             match reconf_policies::build(&p.name, &params, &context) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    eprintln!("error: {shown}: field `policy.{}`: {}", e.field, e.message);
+                    eprintln!(
+                        "error: {shown}: field `{}`: {}",
+                        crate::scenario::validate::policy_field(&e),
+                        e.message
+                    );
                     return ExitCode::from(2);
                 }
             }

@@ -529,13 +529,15 @@ pub fn check_policy(sc: &Scenario) -> Result<(), Problem> {
         &policy_params(cfg),
         &reconf_api::PolicyContext { seed: 0 },
     )
-    .map_err(|e| {
-        let path = if e.field == "name" {
-            "policy.name".to_string()
-        } else {
-            format!("policy.params.{}", e.field)
-        };
-        problem(path, e.message)
-    })?;
+    .map_err(|e| problem(policy_field(&e), e.message))?;
     Ok(())
+}
+
+/// The scenario field a policy build error is about: `policy.name` or `policy.params.<name>`.
+pub fn policy_field(e: &reconf_policies::PolicyError) -> String {
+    if e.field == "name" {
+        "policy.name".to_string()
+    } else {
+        format!("policy.params.{}", e.field)
+    }
 }
