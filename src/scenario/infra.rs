@@ -156,7 +156,8 @@ pub enum Power {
     Constant { watts: f64 },
 }
 
-/// Live-migration model and limits.
+/// Live-migration model and limits. Every default below gives its source; one marked ASSUMED
+/// has none (docs/migration-defaults.md explains each and what it does to a comparison).
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Migration {
@@ -165,37 +166,51 @@ pub struct Migration {
     #[serde(default)]
     pub model: MigrationModel,
     /// Stop-and-copy starts once the rest can be sent within this time at the bandwidth of the
-    /// round just sent (its size over its duration, as QEMU and SimGrid estimate it), in ms
-    /// (SimGrid: 30; QEMU: 300, 30 in its early versions).
+    /// round just sent (its size over its duration, as QEMU and SimGrid estimate it), in ms.
+    /// Default 30: SimGrid's live-migration plugin (`max_downtime = 0.03` s) and QEMU's early
+    /// versions; QEMU today defaults to 300 (`DEFAULT_MIGRATE_SET_DOWNTIME`, set with
+    /// `migrate_set_parameter downtime-limit`); Xen has no downtime target (it stops on
+    /// rounds, total sent, or below 50 dirty pages).
     #[serde(default = "default_max_downtime_ms")]
     pub max_downtime_ms: f64,
-    /// Most rounds in all, the stop-and-copy included (Xen's xc_domain_save: 30 times round its
-    /// loop, max_iters = 29 live iterations and the last one); 1 makes a cold migration (the VM
-    /// is paused for the whole copy).
+    /// Most rounds in all, the stop-and-copy included. Default 30: Xen's `xc_domain_save`
+    /// (`DEF_MAX_ITERS 29`, "30 times round loop": 29 live iterations and the last one); Xen's
+    /// newer `xg_sr_save` stops after 5 live iterations (6). 1 makes a cold migration (the VM is
+    /// paused for the whole copy).
     #[serde(default = "default_max_rounds")]
     pub max_rounds: u32,
     /// Stop-and-copy once more than this many times the RAM has been sent, tested after each
-    /// round as Xen does (Xen: 3).
+    /// round as Xen does. Default 3: Xen's `DEF_MAX_FACTOR 3` ("never send more than 3x").
     #[serde(default = "default_max_total_factor")]
     pub max_total_factor: f64,
     /// Time to resume the VM on the destination after the last byte, in ms (part of downtime).
+    /// Default 0, ASSUMED: no hypervisor publishes one, and 0 flatters migration (a VM that
+    /// dirties nothing then migrates with no downtime at all); the paper scenarios use 10
+    /// (also ASSUMED).
     #[serde(default)]
     pub resume_ms: f64,
-    /// Bandwidth cap of one migration, in Mbit/s; 0: only the NICs limit it.
+    /// Bandwidth cap of one migration, in Mbit/s; 0: only the NICs limit it. Default 0: Xen sets
+    /// no cap; QEMU's default `max-bandwidth` is 128 MiB/s (about 1074 Mbit/s, above a 1 Gbit/s
+    /// NIC; 32 MiB/s before QEMU 2.x), so a NIC of 1000 Mbit/s or less is the limit either way.
     #[serde(default)]
     pub bandwidth_mbps: f64,
-    /// CPU used on the source node while a migration runs, in cores.
+    /// CPU used on the source node while a migration runs, in cores. Default 0.1, ASSUMED
+    /// (the sender's page scanning and copying; Clark et al. limit the migration's bandwidth to
+    /// bound its impact but give no CPU figure).
     #[serde(default = "default_cpu_source")]
     pub cpu_source_cores: f64,
-    /// CPU used on the destination node while a migration runs, in cores.
+    /// CPU used on the destination node while a migration runs, in cores. Default 0.05,
+    /// ASSUMED (receiving is lighter than scanning and sending).
     #[serde(default = "default_cpu_dest")]
     pub cpu_dest_cores: f64,
     /// `simple` model only: the share of its CPU a migrating VM loses, and its destination is
-    /// charged, while it migrates (CloudSim: 0.1).
+    /// charged, while it migrates. Default 0.1: CloudSim's power package (a migrating VM gets
+    /// 90% of its requested MIPS, 10% is charged to the destination).
     #[serde(default = "default_simple_cpu_penalty")]
     pub simple_cpu_penalty: f64,
     /// `simple` model only: the share of the destination's NIC one migration uses, whatever
-    /// else crosses it (CloudSim: 0.5, so time = RAM / half the bandwidth).
+    /// else crosses it. Default 0.5: CloudSim's migration delay, RAM / (bandwidth / 2) (half the
+    /// bandwidth is taken to be used by the migration).
     #[serde(default = "default_simple_bandwidth_fraction")]
     pub simple_bandwidth_fraction: f64,
 }

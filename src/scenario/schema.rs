@@ -261,10 +261,14 @@ pub struct Tier {
     #[serde(default = "default_vm_ram_mb")]
     pub vm_ram_mb: f64,
     /// Virtualized mode: memory a VM dirties per second regardless of activity, in MB/s.
+    /// Default 0, ASSUMED: a dirty rate belongs to the workload (the writable working sets that
+    /// Clark et al., NSDI 2005, measured differ widely from one program to another), and 0
+    /// flatters migration (one round, no re-sends); set it for the application modelled.
     #[serde(default)]
     pub dirty_mb_per_s: f64,
     /// Virtualized mode: memory dirtied per CPU-second of work, in MB (the dirty rate grows
-    /// with the CPU the VM uses).
+    /// with the CPU the VM uses). Default 0, ASSUMED, as `dirty_mb_per_s`; SimGrid's plugin
+    /// models the same proportionality (its `dp_intensity`, no default either).
     #[serde(default)]
     pub dirty_mb_per_cpu_s: f64,
     /// Time to deploy a new replica's software on its node, before it starts.
