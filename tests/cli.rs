@@ -204,6 +204,31 @@ fn bad_scenarios_are_reported_with_file_line_and_field() {
             vec![":22:", "policy.params.hihg", "valid parameters: high, low"],
         ),
         (
+            "an old key without its unit, at the top level",
+            SMALL.replace("duration_s = 120", "duration = 120"),
+            vec![":3:", "field `duration`", "has no unit in its name: use `duration_s` (seconds)"],
+        ),
+        (
+            "an old key without its unit, in a distribution",
+            SMALL.replace("mean_ms = 4 }", "mean = 4 }"),
+            vec![":18:", "apps[0].tiers[1].demand.mean", "use `mean_ms` (milliseconds)"],
+        ),
+        (
+            "an old key without its unit, in a node group",
+            format!("{SMALL}\n[infrastructure]\nmode = \"bare\"\n\n[[infrastructure.nodes]]\nname = \"n\"\ncores = 2\nram_mb = 4096\nboot = 60\n"),
+            vec![":27:", "infrastructure.nodes[0].boot", "use `boot_s` (seconds)"],
+        ),
+        (
+            "an old size key without its unit",
+            format!("{SMALL}\n[infrastructure]\nmode = \"bare\"\n\n[[infrastructure.nodes]]\nname = \"n\"\ncores = 2\nram = 4096\n"),
+            vec![":26:", "infrastructure.nodes[0].ram", "use `ram_mb` (MB, 10^6 bytes)"],
+        ),
+        (
+            "an old migration key without its unit",
+            format!("{SMALL}\n[infrastructure]\nmode = \"virtualized\"\nnodes = [{{ name = \"n\", cores = 2, ram_mb = 4096 }}]\n\n[infrastructure.migration]\nmax_downtime = 30\n"),
+            vec![":25:", "infrastructure.migration.max_downtime", "use `max_downtime_ms` (milliseconds)"],
+        ),
+        (
             "a percentage typed for a fraction",
             format!("{SMALL}\n[policy]\nname = \"threshold-migration\"\n\n[policy.params]\nlow = 0.2\nhigh = 60\n"),
             vec![":25:", "policy.params.high", "in (0, 1), got 60 (a fraction: 0.6 for 60%)"],

@@ -119,6 +119,11 @@ fn data_error(
             locate::push_key(&mut field, &unknown);
         }
         line = line_of(src, &field).or(span_line);
+        // An old name without its unit (`boot` for `boot_s`): say which key replaced it rather
+        // than list every valid one.
+        if let Some(hint) = unit_hint(&unknown, &message) {
+            return InputError::new(source, hint).at_line(line).field(field);
+        }
     } else if let Some(missing) = quoted_after(&message, "missing field") {
         // The key is not in the file: point at the table that should hold it. A key missing at
         // the top level belongs before the first table: point at line 1 and say so.
@@ -146,6 +151,42 @@ fn data_error(
         line = line_of(src, &path).or(span_line);
     }
     InputError::new(source, message).at_line(line).field(field)
+}
+
+/// Unit suffixes of scenario keys (convention: every duration, size and rate key carries its
+/// unit), with the unit in words.
+const UNIT_SUFFIXES: &[(&str, &str)] = &[
+    ("s", "seconds"),
+    ("ms", "milliseconds"),
+    ("mb", "MB, 10^6 bytes"),
+    ("mbps", "Mbit/s"),
+    ("mb_per_s", "MB/s"),
+    ("mb_per_cpu_s", "MB per CPU-second"),
+    ("w", "watts"),
+];
+
+/// When `unknown` is a valid key of this table minus its unit suffix, the message naming the
+/// key to use instead: "`boot` has no unit in its name: use `boot_s` (seconds)".
+fn unit_hint(unknown: &str, message: &str) -> Option<String> {
+    let expected = message.split_once("expected")?.1;
+    let with_units: Vec<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|key| {
+            let suffix = key.strip_prefix(unknown)?.strip_prefix('_')?;
+            let (_, words) = UNIT_SUFFIXES.iter().find(|(s, _)| *s == suffix)?;
+            Some(format!("`{key}` ({words})"))
+        })
+        .collect();
+    if with_units.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "`{unknown}` has no unit in its name: use {} (every duration, size and rate key carries \
+         its unit)",
+        with_units.join(" or ")
+    ))
 }
 
 /// The text between the first pair of backticks in `message`, if it starts with `prefix`
