@@ -78,6 +78,11 @@ pub struct NodeView {
     pub cpu_demand: f64,
     /// Mean power over the period, in W.
     pub power_w: f64,
+    /// Its power model: watts drawn at 0, 10, …, 100 % CPU utilisation, linearly interpolated
+    /// in between (SPECpower tables; a linear model as its 11 points). All zeros when the
+    /// backend does not know the node's power (the live backend). Power-aware placement
+    /// estimates the power a move adds from it.
+    pub power_curve_w: [f64; 11],
     /// VMs on the node (virtualized), including those migrating away.
     pub vms: Vec<VmId>,
     /// The replica on the node (bare), starting or running.
@@ -193,6 +198,17 @@ impl NodeView {
     /// Its CPU capacity, in CPU units (cores × speed).
     pub fn capacity(&self) -> f64 {
         self.cores * self.speed
+    }
+
+    /// Power at CPU utilisation `u` (clamped to 0..1) from [`NodeView::power_curve_w`]: the
+    /// table point at a multiple of 10 %, linear interpolation between the two around `u`
+    /// otherwise.
+    pub fn power_at_w(&self, u: f64) -> f64 {
+        let u = if u > 0.0 { u.min(1.0) } else { 0.0 };
+        let x = u * 10.0;
+        let i = (x.floor() as usize).min(9);
+        let t = &self.power_curve_w;
+        t[i] + (t[i + 1] - t[i]) * (x - i as f64)
     }
 }
 

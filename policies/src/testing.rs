@@ -56,6 +56,7 @@ impl ViewBuilder {
             cpu_utilisation: cpu,
             cpu_demand: 0.0,
             power_w: 100.0,
+            power_curve_w: [0.0; 11],
             vms: Vec::new(),
             replica: None,
         });
@@ -175,6 +176,12 @@ impl ViewBuilder {
     /// Sets the speed (capacity of one core, in CPU units) of node `n`.
     pub fn speed(mut self, n: u32, speed: f64) -> Self {
         self.view.nodes[n as usize].speed = speed;
+        self
+    }
+
+    /// Sets the power curve (watts at 0, 10, …, 100 % CPU) of node `n`.
+    pub fn power(mut self, n: u32, curve_w: [f64; 11]) -> Self {
+        self.view.nodes[n as usize].power_curve_w = curve_w;
         self
     }
 

@@ -477,6 +477,8 @@ impl Backend {
                         .sum::<f64>()
                         + 0.0,
                     power_w: 0.0,
+                    // libvirt does not measure power: no model to plan with.
+                    power_curve_w: [0.0; 11],
                     vms: self
                         .vms
                         .iter()

@@ -72,6 +72,17 @@ impl PowerModel {
         }
     }
 
+    /// Watts at 0, 10, …, 100 % load: the table itself, or the linear model's 11 points (which
+    /// interpolate back to it exactly). What a power-aware policy is shown of the node.
+    pub fn curve_w(&self) -> [f64; 11] {
+        match *self {
+            PowerModel::Table { watts } => watts,
+            PowerModel::Linear { idle_w, max_w } => {
+                std::array::from_fn(|i| idle_w + (max_w - idle_w) * i as f64 / 10.0)
+            }
+        }
+    }
+
     /// Power at 0% load (also drawn while booting).
     pub fn idle_w(&self) -> f64 {
         match *self {

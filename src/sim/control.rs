@@ -211,6 +211,7 @@ impl Simulation {
                     cpu_utilisation: 0.0,
                     cpu_demand: 0.0,
                     power_w: 0.0,
+                    power_curve_w: node.power.curve_w(),
                     vms: Vec::new(),
                     replica: None,
                 });

@@ -12,7 +12,7 @@ impl Simulation {
     }
 
     /// Checks: requests conserved; the cluster's own invariants (host RAM never over-committed,
-    /// every live VM on exactly one node); bare nodes and their replicas agree; stopped
+    /// every live VM placed on exactly one node); bare nodes and their replicas agree; stopped
     /// replicas serve nothing.
     pub fn invariants(&self) -> Result<(), String> {
         let seen = self.apps.seen();

@@ -1,6 +1,6 @@
 //! What must hold of the cluster after every event that changes it: host RAM never
 //! over-committed, every live VM on exactly one node (two only through a migration's
-//! reservation). A violation is a bug in the simulator, never bad input.
+//! reservation) once it is placed (a trace-driven VM waits unplaced for its first placement). A violation is a bug in the simulator, never bad input.
 
 use super::Cluster;
 
@@ -32,7 +32,7 @@ impl Cluster {
             }
         }
         for (v, vm) in self.vms.iter().enumerate() {
-            let expected = u32::from(vm.alive);
+            let expected = u32::from(vm.alive && vm.node.is_some());
             if seen[v] != expected {
                 return Err(format!("VM {} is on {} node(s)", vm.name, seen[v]));
             }
