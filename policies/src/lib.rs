@@ -14,6 +14,7 @@ pub mod placement;
 pub mod sustained;
 pub mod testing;
 
+pub mod consolidation;
 pub mod response_time;
 pub mod static_policy;
 pub mod threshold_migration;
@@ -37,6 +38,28 @@ pub const REGISTRY: &[PolicyInfo] = &[
     threshold_replication::INFO,
     threshold_migration::INFO,
     response_time::INFO,
+    consolidation::THR_MMT,
+    consolidation::IQR_MMT,
+    consolidation::MAD_MMT,
+    consolidation::LR_MMT,
+    consolidation::LRR_MMT,
+    consolidation::LR_MC,
+    consolidation::LR_RS,
+    consolidation::LR_MU,
+    consolidation::THR_MC,
+    consolidation::THR_RS,
+    consolidation::THR_MU,
+    consolidation::IQR_MC,
+    consolidation::IQR_RS,
+    consolidation::IQR_MU,
+    consolidation::MAD_MC,
+    consolidation::MAD_RS,
+    consolidation::MAD_MU,
+    consolidation::LRR_MC,
+    consolidation::LRR_RS,
+    consolidation::LRR_MU,
+    consolidation::baseline::NPA,
+    consolidation::baseline::DVFS,
 ];
 
 /// Why a policy could not be built: the offending field (`name`, or the parameter's name) and
