@@ -15,7 +15,7 @@
 //! 6. the migrations are asked for at once.
 //!
 //! At the first decision (t = 0) the VMs not placed yet are placed by PABFD in VM id order at
-//! their nominal size (a VM being created requests its full capacity; those created before it
+//! their nominal size (VMs that find no room are tried again at the next decisions) (a VM being created requests its full capacity; those created before it
 //! request nothing yet), with the overload check of the policy's detector (its fallback while
 //! there is no history). On CloudSim's setup this spreads the VMs one per host first.
 //!
@@ -195,6 +195,23 @@ impl Policy for Consolidation {
     }
 
     fn decide(&mut self, view: &View) -> Vec<Action> {
+        // Every decision after t = 0 records the VMs' utilisation, even one that only places
+        // VMs, so that histories keep one value per interval.
+        if view.now_s > 0.0 {
+            for vm in &view.vms {
+                if vm.alive && vm.node.is_some() {
+                    let u = if vm.cpu_max > 0.0 {
+                        vm.cpu_demand / vm.cpu_max
+                    } else {
+                        0.0
+                    };
+                    self.hist.push(vm.id, u);
+                }
+            }
+        }
+        // VMs not placed yet (all of them at t = 0; later, those that found no room) are
+        // placed first; a decision that places VMs does nothing else (its plan would not see
+        // them).
         if view.unplaced().next().is_some() {
             let placed = self.initial_placement(view);
             if !placed.is_empty() || view.now_s <= 0.0 {
@@ -203,16 +220,6 @@ impl Policy for Consolidation {
         }
         if view.now_s <= 0.0 {
             return Vec::new();
-        }
-        for vm in &view.vms {
-            if vm.alive && vm.node.is_some() {
-                let u = if vm.cpu_max > 0.0 {
-                    vm.cpu_demand / vm.cpu_max
-                } else {
-                    0.0
-                };
-                self.hist.push(vm.id, u);
-            }
         }
         self.round(view)
     }

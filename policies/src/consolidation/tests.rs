@@ -5,7 +5,7 @@ use super::history::VmHistories;
 use super::overload::Detector;
 use super::pabfd::{find_host_naive, HostIndex, Search};
 use super::plan::Plan;
-use crate::api::{Action, Mode, NodeId, NodeState, ParamValue, PolicyContext, View, VmId};
+use crate::api::{Action, Mode, NodeId, NodeState, ParamValue, Policy, PolicyContext, View, VmId};
 use crate::testing::ViewBuilder;
 use std::collections::BTreeMap;
 
@@ -377,4 +377,58 @@ fn out_of_range_parameters_are_rejected_and_defaults_are_cloudsims() {
         ParamValue::Number(0.7)
     );
     assert!(build("lr-mmt", &[("safety", 1.2)]).is_ok());
+}
+
+#[test]
+fn a_decision_that_places_late_vms_still_records_history() {
+    // One G5 that takes one 2500 VM at nominal size; the second waits. At 300.1 both VMs are
+    // offered again: the placed one records its utilisation even though the decision places.
+    let mut b = hosts(&[true]);
+    b.view.now_s = 0.0;
+    let view = b
+        .trace_vm(None, 1.0, 870.0, 2500.0, 0.0)
+        .trace_vm(None, 1.0, 870.0, 2500.0, 0.0)
+        .trace_vm(None, 1.0, 870.0, 2500.0, 0.0)
+        .build();
+    let mut p = super::Consolidation::new(
+        "lr-mmt",
+        Detector::Lr {
+            safety: 1.2,
+            interval_s: 300.0,
+            fallback: 0.7,
+        },
+        super::selection::Selection::Mmt,
+    );
+    assert_eq!(
+        p.decide(&view),
+        vec![
+            Action::Place {
+                vm: VmId(0),
+                node: NodeId(0)
+            },
+            Action::Place {
+                vm: VmId(1),
+                node: NodeId(0)
+            },
+        ]
+    );
+    // At 300.1: vm0 and vm1 on node0 asking 0.1 each (500 of 5320 allocated): vm2 now fits.
+    let mut later = view.clone();
+    later.now_s = 300.1;
+    for v in 0..2 {
+        later.vms[v].node = Some(NodeId(0));
+        later.vms[v].cpu_demand = 250.0;
+        later.vms[v].cpu_granted = 250.0;
+        later.nodes[0].vms.push(VmId(v as u32));
+    }
+    assert_eq!(
+        p.decide(&later),
+        vec![Action::Place {
+            vm: VmId(2),
+            node: NodeId(0)
+        }]
+    );
+    assert_eq!(p.histories().len(VmId(0)), 1);
+    assert_eq!(p.histories().get(VmId(0), 0), 0.1);
+    assert_eq!(p.histories().len(VmId(2)), 0);
 }
