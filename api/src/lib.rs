@@ -14,8 +14,8 @@ mod view;
 pub use params::{Bound, ParamSpec, ParamValue, Params, Relation};
 pub use policy::{Policy, PolicyContext};
 pub use view::{
-    ActionView, AppView, Mode, NodeState, NodeView, ReplicaState, ReplicaView, TierView, View,
-    VmView,
+    ActionView, AppView, Failed, FailureView, Mode, NodeState, NodeView, ReplicaState, ReplicaView,
+    TierView, View, VmView,
 };
 
 macro_rules! id {
@@ -80,6 +80,14 @@ pub enum Action {
     Migrate { vm: VmId, to: NodeId },
     /// Start a VM that no node hosts yet (see [`View::unplaced`]) on `node`.
     Place { vm: VmId, node: NodeId },
+    /// Start a failed replica again on `node` (powered on first if off) as a fresh server:
+    /// deployed, its data copied, (its new VM booted,) started; it keeps its id and name, its
+    /// sessions are gone. Refused unless the replica is [`ReplicaState::Failed`].
+    RestartReplica { replica: ReplicaId, node: NodeId },
+    /// Start a VM lost in a node crash again from its disk image on `node` (powered on first
+    /// if off): the guest boots and its server starts, without deploying or copying anything;
+    /// its memory (sessions, caches) is gone. Refused unless the VM was lost in a crash.
+    RestartVm { vm: VmId, node: NodeId },
 }
 
 impl Action {
@@ -92,6 +100,8 @@ impl Action {
             Action::StopReplica { .. } => "stop-replica",
             Action::Migrate { .. } => "migrate",
             Action::Place { .. } => "place",
+            Action::RestartReplica { .. } => "restart-replica",
+            Action::RestartVm { .. } => "restart-vm",
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum NodeState {
     Booting,
     On,
     ShuttingDown,
+    /// Crashed: it hosts nothing and accepts no action until it is repaired (then it is off).
+    Failed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +31,29 @@ pub enum ReplicaState {
     Active,
     Draining,
     Stopped,
+    /// Crashed (its server process, or its node): out of its balancer, its sessions lost. It
+    /// comes back if repaired in place, or when a policy restarts it
+    /// ([`Action::RestartReplica`], [`Action::RestartVm`]).
+    Failed,
+}
+
+/// What a fault broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failed {
+    /// A node crashed.
+    Node(NodeId),
+    /// A VM was lost (its node crashed): its memory is gone.
+    Vm(VmId),
+    /// A replica's server went down (its process crashed, or its node did).
+    Replica(ReplicaId),
+}
+
+/// One thing a fault broke, shown once, in the first view after it happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureView {
+    pub failed: Failed,
+    /// When, in seconds since the start.
+    pub at_s: f64,
 }
 
 /// Everything a policy may look at, at one instant.
@@ -52,6 +77,9 @@ pub struct View {
     pub apps: Vec<AppView>,
     /// Actions still in progress, and those that ended since the previous view.
     pub actions: Vec<ActionView>,
+    /// What failed since the previous view (each failure is shown once; what is still down
+    /// shows in the states: [`NodeState::Failed`], [`ReplicaState::Failed`]).
+    pub failures: Vec<FailureView>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -258,7 +286,15 @@ impl View {
                 *to == n || self.vms.get(vm.index()).is_some_and(|v| v.node == Some(n))
             }
             Action::Place { node, .. } => *node == n,
+            Action::RestartReplica { node, .. } | Action::RestartVm { node, .. } => *node == n,
             Action::StopReplica { .. } => false,
         })
+    }
+
+    /// Replicas that are down now (crashed, not yet repaired or restarted).
+    pub fn failed_replicas(&self) -> impl Iterator<Item = &ReplicaView> {
+        self.replicas
+            .iter()
+            .filter(|r| r.state == ReplicaState::Failed)
     }
 }

@@ -31,6 +31,7 @@ impl ViewBuilder {
                     sla_target_ms: 500.0,
                 }],
                 actions: Vec::new(),
+                failures: Vec::new(),
             },
         }
     }

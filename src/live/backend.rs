@@ -314,6 +314,7 @@ impl Backend {
             NodeState::Booting => "booting",
             NodeState::On => "on",
             NodeState::ShuttingDown => "shutting-down",
+            NodeState::Failed => "failed",
         }
     }
 
@@ -583,6 +584,7 @@ impl Backend {
             replicas,
             apps,
             actions,
+            failures: Vec::new(),
         }
     }
 
@@ -621,7 +623,15 @@ impl Backend {
                     .map_or_else(|| format!("replica#{}", replica.0), |v| v.name.clone()),
                 String::new(),
             ),
-            Action::Migrate { vm, to: node } | Action::Place { vm, node } => (
+            Action::RestartReplica { replica, node } => (
+                self.vms
+                    .get(replica.index())
+                    .map_or_else(|| format!("replica#{}", replica.0), |v| v.name.clone()),
+                self.node_name(node.index()),
+            ),
+            Action::Migrate { vm, to: node }
+            | Action::Place { vm, node }
+            | Action::RestartVm { vm, node } => (
                 self.vms
                     .get(vm.index())
                     .map_or_else(|| format!("vm#{}", vm.0), |v| v.name.clone()),
@@ -669,6 +679,9 @@ impl Backend {
             Action::Migrate { vm, to } => self.check_migrate(*vm, *to),
             // Every domain reconf sees already runs somewhere.
             Action::Place { .. } => Err("every VM is already placed (live VMs are domains)".into()),
+            Action::RestartReplica { .. } | Action::RestartVm { .. } => {
+                Err("restarting a failed replica is not supported by the live backend yet".into())
+            }
         };
         if let Err(reason) = checked {
             return self.refuse(a, reason);
@@ -694,7 +707,9 @@ impl Backend {
             Action::StartReplica { tier, node } => self.start(a, tier, node.index()),
             Action::StopReplica { replica, .. } => self.stop(a, replica.index()),
             Action::Migrate { vm, to } => self.migrate(a, vm.index(), to.index()),
-            Action::Place { .. } => unreachable!("refused above"),
+            Action::Place { .. } | Action::RestartReplica { .. } | Action::RestartVm { .. } => {
+                unreachable!("refused above")
+            }
         }
         ActionId(a as u32)
     }
@@ -771,6 +786,7 @@ impl Backend {
         match state {
             NodeState::On | NodeState::Booting => {}
             NodeState::ShuttingDown => return Err("node is shutting down".into()),
+            NodeState::Failed => return Err("node has failed".into()),
             // Powered on first, as the simulator does.
             NodeState::Off => self.check_can_boot(n)?,
         }
@@ -804,6 +820,7 @@ impl Backend {
             ReplicaState::Starting => return Err("replica is still starting".into()),
             ReplicaState::Draining => return Err("replica is already draining".into()),
             ReplicaState::Stopped => return Err("replica is already stopped".into()),
+            ReplicaState::Failed => return Err("replica has failed".into()),
             ReplicaState::Active => {}
         }
         if v.migrating_to.is_some() {
@@ -850,6 +867,7 @@ impl Backend {
         let free = match state {
             NodeState::On => self.node_free_ram_mb(to.index()),
             NodeState::ShuttingDown => return Err("destination node is shutting-down".into()),
+            NodeState::Failed => return Err("destination node has failed".into()),
             // Powered on first (convention 5); refused now if the VM could never fit there.
             NodeState::Off => {
                 self.check_can_boot(to.index())?;

@@ -222,6 +222,7 @@ impl Recorder {
                     reconf_api::NodeState::Booting => "booting",
                     reconf_api::NodeState::On => "on",
                     reconf_api::NodeState::ShuttingDown => "shutting-down",
+                    reconf_api::NodeState::Failed => "failed",
                 }
                 .into(),
                 utilisation: n.cpu_utilisation,
@@ -347,6 +348,7 @@ impl LiveRun {
                 replicas_stopped: t.replicas_stopped,
                 actions_refused: t.actions_refused,
                 actions_failed: t.actions_failed,
+                faults: Default::default(),
                 node_hours: rec.node_hours,
                 energy_kwh: 0.0,
                 datacenter: Default::default(),
@@ -363,6 +365,7 @@ impl LiveRun {
             timeseries: rec.timeseries.clone(),
             actions: backend.action_rows(),
             nodes: rec.nodes.clone(),
+            failures: None,
         }
     }
 }

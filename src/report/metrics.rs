@@ -105,6 +105,11 @@ pub struct Counters {
     pub sessions_started: u64,
     pub sessions_completed: u64,
     pub sessions_lost: u64,
+    /// Of those failed: because of a fault (a crashed server or node, a tier with no replica
+    /// left).
+    pub requests_failed_to_faults: u64,
+    /// Of those lost: because the replica holding them crashed.
+    pub sessions_lost_to_failures: u64,
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub struct Summary {
     /// Actions refused (impossible when asked for) and failed (could not complete).
     pub actions_refused: u64,
     pub actions_failed: u64,
+    /// Faults and repairs (present when the scenario has a `[faults]` section).
+    #[serde(flatten)]
+    pub faults: FaultFigures,
     /// Hours of nodes not off (booting, on or shutting down), summed over nodes.
     pub node_hours: f64,
     pub energy_kwh: f64,
@@ -83,6 +86,29 @@ pub struct DatacenterFigures {
     pub vms_ended: u64,
 }
 
+/// Faults and repairs over the run; every key is absent for a scenario without faults.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct FaultFigures {
+    /// Faults that struck: node crashes (one per node, a fault group's counting each of its
+    /// nodes) and server process crashes. Each is a row of `failures.csv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u64>,
+    /// Replica outages that ended: a replica lost to a fault back behind its balancer
+    /// (repaired in place, or restarted by a policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repairs: Option<u64>,
+    /// Mean length of those outages, from the fault to the replica's return, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_time_to_repair_s: Option<f64>,
+    /// Crashed nodes repaired (off again, ready to be powered on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes_repaired: Option<u64>,
+    /// Per tier (`app.tier`): the fraction of the measurement window it had at least one
+    /// active replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_availability: Option<BTreeMap<String, f64>>,
+}
+
 /// What a set of users saw over the run (requests and sessions counted over the whole run;
 /// throughput and response times over the measurement window, after warm-up).
 #[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
@@ -102,6 +128,19 @@ pub struct UserFigures {
     pub sessions_started: u64,
     pub sessions_completed: u64,
     pub sessions_lost: u64,
+    /// With faults only: the fraction of the measurement window the application had every
+    /// tier available (at least one active replica each); for all applications together, the
+    /// smallest of the applications' figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+    /// With faults only: requests failed because of a fault (their server or node crashed, or
+    /// their tier had no replica left), of `requests_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_failed_to_faults: Option<u64>,
+    /// With faults only: sessions lost because the replica holding them crashed, of
+    /// `sessions_lost` (the others were lost to reconfiguration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_lost_to_failures: Option<u64>,
 }
 
 /// The keys of `summary.json` that depend on the machine, not on the scenario and seed.
@@ -218,6 +257,29 @@ pub struct RunOutput {
     pub timeseries: Vec<TimeseriesRow>,
     pub actions: Vec<ActionRow>,
     pub nodes: Vec<NodeRow>,
+    /// `failures.csv`, a row per fault: present when the scenario has a `[faults]` section.
+    pub failures: Option<Vec<FailureRow>>,
+}
+
+/// One row of `failures.csv`: a fault, what it took with it, when it was repaired.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureRow {
+    pub time_s: f64,
+    /// `node` or `replica` (a server process).
+    pub kind: String,
+    pub target: String,
+    /// `random`, `scripted`, or the fault group's name.
+    pub cause: String,
+    pub vms_lost: u64,
+    /// The replicas it took down, by name, separated by spaces.
+    pub replicas_lost: String,
+    pub requests_failed: u64,
+    pub sessions_lost: u64,
+    /// When what failed was repaired (absent: never, in the run).
+    pub repaired_s: Option<f64>,
+    /// When the last replica it took down was back behind its balancer (absent: not all were,
+    /// or it took none).
+    pub service_restored_s: Option<f64>,
 }
 
 impl RunOutput {
@@ -343,8 +405,44 @@ impl RunOutput {
         String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
     }
 
+    /// `failures.csv`, if the run had faults.
+    pub fn failures_csv(&self) -> Option<String> {
+        let rows = self.failures.as_ref()?;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "time_s",
+            "kind",
+            "target",
+            "cause",
+            "vms_lost",
+            "replicas_lost",
+            "requests_failed",
+            "sessions_lost",
+            "repaired_s",
+            "service_restored_s",
+        ])
+        .expect("in-memory csv");
+        for r in rows {
+            w.write_record([
+                fmt_f(r.time_s),
+                r.kind.clone(),
+                r.target.clone(),
+                r.cause.clone(),
+                r.vms_lost.to_string(),
+                r.replicas_lost.clone(),
+                r.requests_failed.to_string(),
+                r.sessions_lost.to_string(),
+                r.repaired_s.map(fmt_f).unwrap_or_default(),
+                r.service_restored_s.map(fmt_f).unwrap_or_default(),
+            ])
+            .expect("in-memory csv");
+        }
+        Some(String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8"))
+    }
+
     /// Writes the run folder `dir`: `scenario.toml` (the resolved scenario), `timeseries.csv`,
-    /// `nodes.csv`, `actions.csv` and `summary.json`, as one unit: they are written into a
+    /// `nodes.csv`, `actions.csv`, `failures.csv` (with faults only) and `summary.json`, as one
+    /// unit: they are written into a
     /// temporary sibling folder that then takes the name `dir` (see [`AtomicDir`]), so `dir`
     /// holds either the previous run whole or this one whole, never a mix, and a failed write
     /// leaves no temporary behind. An existing `dir` is replaced whole (figures drawn from the
@@ -366,6 +464,9 @@ impl RunOutput {
         ];
         for (name, text) in files {
             out.write_file(name, text().as_bytes())?;
+        }
+        if let Some(text) = self.failures_csv() {
+            out.write_file("failures.csv", text.as_bytes())?;
         }
         out.commit()
     }

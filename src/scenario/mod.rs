@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod deserialize;
 pub mod error;
+pub mod faults;
 pub mod infra;
 pub mod live;
 pub mod load;

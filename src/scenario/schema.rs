@@ -52,6 +52,9 @@ pub struct Scenario {
     /// actions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyConfig>,
+    /// Faults: node and server crashes, and their repair. Absent: nothing fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<super::faults::Faults>,
     /// Reconfiguration actions scripted at given times (`[[actions]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<ScriptedAction>,

@@ -541,3 +541,192 @@ pub fn policy_field(e: &reconf_policies::PolicyError) -> String {
         format!("policy.params.{}", e.field)
     }
 }
+
+/// Checks a time to failure or to repair: a mean > 0 (a zero mean would crash a node at every
+/// instant), a Weibull shape > 0, a cv >= 0.
+fn check_fault_time(path: &str, t: &super::faults::FaultTime) -> Result<(), Problem> {
+    use super::faults::FaultTime;
+    positive(format!("{path}.mean_s"), t.mean_s())?;
+    match t {
+        FaultTime::Weibull { shape, .. } => positive(format!("{path}.shape"), *shape),
+        FaultTime::Lognormal { cv, .. } => non_negative(format!("{path}.cv"), *cv),
+        FaultTime::Exponential { .. } | FaultTime::Deterministic { .. } => Ok(()),
+    }
+}
+
+/// Checks the `[faults]` section: positive means, node groups, nodes, apps, tiers and replicas
+/// that exist, unique fault group names, scripted faults within the run naming one thing.
+pub fn check_faults(sc: &Scenario) -> Result<(), Problem> {
+    let Some(f) = &sc.faults else { return Ok(()) };
+    let names = sc
+        .infrastructure
+        .as_ref()
+        .map(super::placement::node_names)
+        .unwrap_or_default();
+    let needs_nodes = |path: String| -> Result<(), Problem> {
+        if sc.infrastructure.is_none() {
+            Err(problem(
+                path,
+                "node faults need an [infrastructure] section (nodes to crash)",
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let node = |path: String, n: &str| -> Result<(), Problem> {
+        if names.iter().any(|x| x == n) {
+            Ok(())
+        } else {
+            Err(problem(
+                path,
+                format!(
+                    "no node `{n}`; nodes are named like `{}`",
+                    names.first().map_or("group-0", String::as_str)
+                ),
+            ))
+        }
+    };
+    for (i, nf) in f.nodes.iter().enumerate() {
+        let p = format!("faults.nodes[{i}]");
+        needs_nodes(format!("{p}.group"))?;
+        let groups = &sc.infrastructure.as_ref().expect("checked").nodes;
+        if !groups.iter().any(|g| g.name == nf.group) {
+            return Err(problem(
+                format!("{p}.group"),
+                format!(
+                    "no node group `{}`; groups: {}",
+                    nf.group,
+                    groups
+                        .iter()
+                        .map(|g| g.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if let Some(j) = f.nodes[..i].iter().position(|o| o.group == nf.group) {
+            return Err(problem(
+                format!("{p}.group"),
+                format!(
+                    "node group `{}` already has faults in faults.nodes[{j}]",
+                    nf.group
+                ),
+            ));
+        }
+        check_fault_time(&format!("{p}.time_to_failure"), &nf.time_to_failure)?;
+        if let Some(r) = &nf.repair {
+            check_fault_time(&format!("{p}.repair"), r)?;
+        }
+    }
+    for (i, g) in f.groups.iter().enumerate() {
+        let p = format!("faults.groups[{i}]");
+        if g.name.trim().is_empty() {
+            return Err(problem(format!("{p}.name"), "must not be empty"));
+        }
+        if let Some(j) = f.groups[..i].iter().position(|o| o.name == g.name) {
+            return Err(problem(
+                format!("{p}.name"),
+                format!("`{}` is already the name of faults.groups[{j}]", g.name),
+            ));
+        }
+        needs_nodes(format!("{p}.nodes"))?;
+        if g.nodes.is_empty() {
+            return Err(problem(format!("{p}.nodes"), "at least one node is needed"));
+        }
+        for (j, n) in g.nodes.iter().enumerate() {
+            node(format!("{p}.nodes[{j}]"), n)?;
+            if g.nodes[..j].contains(n) {
+                return Err(problem(
+                    format!("{p}.nodes[{j}]"),
+                    format!("node `{n}` is listed twice"),
+                ));
+            }
+        }
+        if let Some(t) = &g.time_to_failure {
+            check_fault_time(&format!("{p}.time_to_failure"), t)?;
+        }
+        if let Some(r) = &g.repair {
+            check_fault_time(&format!("{p}.repair"), r)?;
+        }
+    }
+    let tier_of = |path: &str, app: &str, tier: &str| -> Result<(), Problem> {
+        let Some(a) = sc.apps.iter().find(|a| a.name == app) else {
+            return Err(problem(format!("{path}.app"), format!("no app `{app}`")));
+        };
+        if !a.tiers.iter().any(|t| t.name == tier) {
+            return Err(problem(
+                format!("{path}.tier"),
+                format!("app `{app}` has no tier `{tier}`"),
+            ));
+        }
+        Ok(())
+    };
+    for (i, rf) in f.replicas.iter().enumerate() {
+        let p = format!("faults.replicas[{i}]");
+        tier_of(&p, &rf.app, &rf.tier)?;
+        if let Some(j) = f.replicas[..i]
+            .iter()
+            .position(|o| o.app == rf.app && o.tier == rf.tier)
+        {
+            return Err(problem(
+                format!("{p}.tier"),
+                format!(
+                    "tier `{}.{}` already has faults in faults.replicas[{j}]",
+                    rf.app, rf.tier
+                ),
+            ));
+        }
+        check_fault_time(&format!("{p}.time_to_failure"), &rf.time_to_failure)?;
+        if let Some(r) = &rf.repair {
+            check_fault_time(&format!("{p}.repair"), r)?;
+        }
+    }
+    for (i, s) in f.scripted.iter().enumerate() {
+        let p = format!("faults.scripted[{i}]");
+        non_negative(format!("{p}.at_s"), s.at_s)?;
+        if s.at_s >= sc.duration_s {
+            return Err(problem(
+                format!("{p}.at_s"),
+                format!(
+                    "{} s is not before the end of the run ({} s)",
+                    s.at_s, sc.duration_s
+                ),
+            ));
+        }
+        let targets = [s.node.is_some(), s.group.is_some(), s.replica.is_some()];
+        if targets.iter().filter(|&&t| t).count() != 1 {
+            return Err(problem(
+                p,
+                "name exactly one of `node`, `group` or `replica` (what fails)",
+            ));
+        }
+        if let Some(n) = &s.node {
+            needs_nodes(format!("{p}.node"))?;
+            node(format!("{p}.node"), n)?;
+        }
+        if let Some(g) = &s.group {
+            if !f.groups.iter().any(|x| &x.name == g) {
+                return Err(problem(
+                    format!("{p}.group"),
+                    format!("no fault group `{g}` in faults.groups"),
+                ));
+            }
+        }
+        if let Some(r) = &s.replica {
+            let parts: Vec<&str> = r.rsplitn(3, '.').collect();
+            let ok = parts.len() == 3
+                && parts[0].parse::<u32>().is_ok()
+                && tier_of(&p, parts[2], parts[1]).is_ok();
+            if !ok {
+                return Err(problem(
+                    format!("{p}.replica"),
+                    format!("`{r}` is not a replica name `app.tier.k` of this scenario"),
+                ));
+            }
+        }
+        if let Some(d) = s.repair_after_s {
+            positive(format!("{p}.repair_after_s"), d)?;
+        }
+    }
+    Ok(())
+}

@@ -42,6 +42,8 @@ pub(crate) enum BootWaiter {
     Migrate { action: usize, vm: u32, ram_mb: f64 },
     /// A placement (its action) of VM `vm`, holding `ram_mb` reserved on the node.
     Place { action: usize, vm: u32, ram_mb: f64 },
+    /// A restart (its action) of lost VM `vm` from its image, holding `ram_mb` reserved.
+    RestartVm { action: usize, vm: u32, ram_mb: f64 },
 }
 
 /// What waits for nodes to boot, in the order it was asked for.
@@ -189,7 +191,18 @@ impl Simulation {
                     .map_or_else(|| format!("replica#{}", replica.0), |s| s.name.clone());
                 self.log.open(now, action.clone(), t, String::new())
             }
-            Action::Migrate { vm, to: node } | Action::Place { vm, node } => {
+            Action::RestartReplica { replica, node } => {
+                let t = self
+                    .apps
+                    .servers()
+                    .get(replica.index())
+                    .map_or_else(|| format!("replica#{}", replica.0), |s| s.name.clone());
+                let d = node_name(self, *node);
+                self.log.open(now, action.clone(), t, d)
+            }
+            Action::Migrate { vm, to: node }
+            | Action::Place { vm, node }
+            | Action::RestartVm { vm, node } => {
                 let t = self
                     .cluster
                     .vms()
@@ -218,6 +231,10 @@ impl Simulation {
             Action::StopReplica { replica, drain } => self.stop_replica(now, a, replica, drain),
             Action::Migrate { vm, to } => self.migrate(now, a, vm.0, to.0),
             Action::Place { vm, node } => self.place(now, a, vm.0, node.0),
+            Action::RestartReplica { replica, node } => {
+                self.restart_replica(now, a, replica, node.0)
+            }
+            Action::RestartVm { vm, node } => self.restart_vm(now, a, vm.0, node.0),
         }
         ActionId(a as u32)
     }
@@ -347,6 +364,10 @@ impl Simulation {
                             {
                                 self.log.finish(now, action, Outcome::Failed(reason));
                             }
+                        }
+                        BootWaiter::RestartVm { action, vm, ram_mb } => {
+                            self.cluster.release_incoming(node, ram_mb);
+                            self.boot_restarted_vm(now, action, vm, node);
                         }
                         BootWaiter::Place { action, vm, ram_mb } => {
                             self.cluster.release_incoming(node, ram_mb);

@@ -1,9 +1,10 @@
 //! Building the world of a run from a resolved scenario.
 
 use super::actions::ActionLog;
-use super::apps::{App, Apps, AppsSettings, Host, Seen, Server, ServerState, Tier};
+use super::apps::{App, Apps, AppsSettings, Host, Seen, Server, ServerState, Tier, UpTime};
 use super::cluster::{Cluster, ClusterSettings, CpuSharing, NodeSpec};
 use super::events::Event;
+use super::faults::{FaultNames, Faults};
 use super::loads::VmLoad;
 use super::output::Reporter;
 use super::replicas::{ReplicaSettings, Starts, TierStart};
@@ -182,6 +183,7 @@ impl Simulation {
                         host,
                         state: ServerState::Active,
                         pinned_sessions: 0,
+                        epoch: 0,
                     });
                     ids.push(s);
                 }
@@ -190,6 +192,7 @@ impl Simulation {
                     servers: ids,
                     created: t.replicas,
                     balancer: LoadBalancer::new(t.balancer),
+                    availability: UpTime::new(true),
                 });
             }
             let mut demand = Vec::new();
@@ -224,6 +227,7 @@ impl Simulation {
                 free_visitors: Vec::new(),
                 seen: Seen::default(),
                 period: ResponseStats::default(),
+                availability: UpTime::new(true),
             });
         }
         let horizon = SimTime::from_secs(sc.duration_s);
@@ -271,6 +275,33 @@ impl Simulation {
             sc.sla.response_target_ms,
             cluster.nodes().len(),
         );
+        let faults = match &sc.faults {
+            None => Faults::none(),
+            Some(cfg) => {
+                let nodes = match &sc.infrastructure {
+                    None => Vec::new(),
+                    Some(inf) => {
+                        let layout = crate::scenario::placement::node_layout(inf);
+                        node_names(inf)
+                            .into_iter()
+                            .zip(layout)
+                            .map(|(name, (gi, _))| (name, inf.nodes[gi].name.as_str()))
+                            .collect()
+                    }
+                };
+                let apps = sc
+                    .apps
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.name.as_str(),
+                            a.tiers.iter().map(|t| t.name.as_str()).collect(),
+                        )
+                    })
+                    .collect();
+                Faults::new(sc.seed, cfg, &FaultNames { nodes, apps })
+            }
+        };
         let mut sim = Simulation {
             q: EventQueue::with_capacity(4096),
             seed: sc.seed,
@@ -286,6 +317,7 @@ impl Simulation {
             traces,
             scripted: sc.actions.clone(),
             control,
+            faults,
             report,
         };
         sim.with_cluster(|c, h| c.rebalance_all(SimTime::ZERO, h));
@@ -324,6 +356,7 @@ impl Simulation {
         if warmup > SimTime::ZERO {
             sim.q.schedule(warmup, Event::WarmupEnd);
         }
+        sim.start_faults();
         sim.check_invariants();
         sim
     }

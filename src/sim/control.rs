@@ -19,8 +19,8 @@ use crate::engine::time::ns_to_secs;
 use crate::engine::{Rng, SimTime};
 use rand_distr::{Distribution as _, StandardNormal};
 use reconf_api::{
-    ActionView, AppId, AppView, Mode, NodeId, NodeState, NodeView, Outcome, Policy, ReplicaId,
-    ReplicaState, ReplicaView, TierRef, TierView, View, VmId, VmView,
+    ActionView, AppId, AppView, FailureView, Mode, NodeId, NodeState, NodeView, Outcome, Policy,
+    ReplicaId, ReplicaState, ReplicaView, TierRef, TierView, View, VmId, VmView,
 };
 
 /// The policy and what the monitoring measured at the previous control instant.
@@ -38,6 +38,8 @@ pub(crate) struct Control {
     pub vm_marks: Vec<f64>,
     /// Per action: whether a view already showed how it ended (each outcome is shown once).
     pub outcome_shown: Vec<bool>,
+    /// Faults already shown (each failure is shown once).
+    pub faults_shown: usize,
     /// The view, kept and updated in place.
     pub view: View,
 }
@@ -60,6 +62,7 @@ impl Control {
             server_marks: Vec::new(),
             vm_marks: Vec::new(),
             outcome_shown: Vec::new(),
+            faults_shown: 0,
             view: View {
                 now_s: 0.0,
                 period_s: 0.0,
@@ -70,6 +73,7 @@ impl Control {
                 replicas: Vec::new(),
                 apps: Vec::new(),
                 actions: Vec::new(),
+                failures: Vec::new(),
             },
         }
     }
@@ -222,6 +226,7 @@ impl Simulation {
                 SimNodeState::Booting => NodeState::Booting,
                 SimNodeState::On => NodeState::On,
                 SimNodeState::ShuttingDown => NodeState::ShuttingDown,
+                SimNodeState::Failed => NodeState::Failed,
             };
             nv.free_ram_mb = if mode == Mode::Virtualized {
                 self.cluster.free_ram_mb(n as u32)
@@ -301,6 +306,7 @@ impl Simulation {
                 ServerState::Active => ReplicaState::Active,
                 ServerState::Draining => ReplicaState::Draining,
                 ServerState::Stopped => ReplicaState::Stopped,
+                ServerState::Failed => ReplicaState::Failed,
             };
             rv.node = match s.host {
                 Host::Dedicated => None,
@@ -365,6 +371,15 @@ impl Simulation {
                 outcome: r.outcome.clone(),
             });
         }
+        view.failures.clear();
+        for r in &self.faults.records[c.faults_shown..] {
+            view.failures
+                .extend(r.failed.iter().map(|&failed| FailureView {
+                    failed,
+                    at_s: r.time.as_secs(),
+                }));
+        }
+        c.faults_shown = self.faults.records.len();
         c.last = now;
         c.node_marks = node_marks;
         c.server_marks = server_marks;

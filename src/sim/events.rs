@@ -1,6 +1,7 @@
 //! The events of the simulated backend: a compact enum dispatched by `match`.
 
 use super::cluster::ClusterEvent;
+use super::faults::PackedFault;
 
 /// A request in flight, as events and servers refer to it: its slot in the requests' slab and
 /// the slot's generation when the reference was taken (a stale reference is recognised).
@@ -46,8 +47,9 @@ pub enum Event {
     Scripted { index: u32 },
     /// One of the cluster's own steps (a boot, a shutdown, a migration round).
     Cluster(ClusterEvent),
-    /// A starting replica is ready to join its balancer.
-    ReplicaReady { server: u32 },
+    /// A starting replica is ready to join its balancer (unless it crashed since it started:
+    /// `epoch` is the server's crash count then).
+    ReplicaReady { server: u32, epoch: u32 },
     /// A draining replica waited long enough: it stops now.
     DrainTimeout { server: u32 },
     /// The policy's control period ends: it sees the view and acts.
@@ -56,6 +58,8 @@ pub enum Event {
     InitialPlacement,
     /// A group of trace-driven VMs reads its traces: their demands change.
     TraceUpdate { group: u32 },
+    /// A fault strikes, or a repair ends.
+    Fault(PackedFault),
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! bug in the simulator, never bad input, so it panics with what broke.
 
 use super::apps::{Host, ServerState};
+use super::cluster::NodeState;
 use super::Simulation;
 
 impl Simulation {
@@ -13,7 +14,7 @@ impl Simulation {
 
     /// Checks: requests conserved; the cluster's own invariants (host RAM never over-committed,
     /// every live VM placed on exactly one node); bare nodes and their replicas agree; stopped
-    /// replicas serve nothing.
+    /// and crashed replicas serve nothing; crashed nodes host nothing.
     pub fn invariants(&self) -> Result<(), String> {
         let seen = self.apps.seen();
         let c = &seen.counters;
@@ -32,8 +33,18 @@ impl Simulation {
             }
         }
         for s in self.apps.servers() {
-            if s.state == ServerState::Stopped && s.ps.jobs() > 0 {
-                return Err(format!("stopped replica {} still serves requests", s.name));
+            if matches!(s.state, ServerState::Stopped | ServerState::Failed) && s.ps.jobs() > 0 {
+                return Err(format!(
+                    "{:?} replica {} still serves requests",
+                    s.state, s.name
+                ));
+            }
+        }
+        for node in self.cluster.nodes() {
+            if node.state == NodeState::Failed
+                && (node.bare.is_some() || !node.vms.is_empty() || node.busy_cores > 0.0)
+            {
+                return Err(format!("crashed node {} still hosts something", node.name));
             }
         }
         Ok(())

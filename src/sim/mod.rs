@@ -10,8 +10,10 @@
 //! - `loads`: which load each VM carries, and how the cluster's CPU grants reach it;
 //! - `control`: the policy's loop, the view it decides on;
 //! - `actions`: the reconfiguration actions and their log; `replicas`: starting and stopping a
-//!   replica, which involves the cluster, the application and the log;
-//! - `output`: the reports (time series, node rows, the summary);
+//!   replica, which involves the cluster, the application and the log; `repair`: restarting
+//!   a failed replica or a lost VM;
+//! - `faults`: node and server crashes, their consequences and their repair;
+//! - `output`: the reports (time series, node rows, the summary, the faults);
 //! - `invariants`: what must hold after every reconfiguration.
 
 mod actions;
@@ -20,9 +22,11 @@ mod build;
 pub(crate) mod cluster;
 mod control;
 pub mod events;
+mod faults;
 mod invariants;
 mod loads;
 mod output;
+mod repair;
 mod replicas;
 mod traces;
 
@@ -60,6 +64,8 @@ pub struct Simulation {
     scripted: Vec<ScriptedAction>,
     /// The policy and its monitoring, if the scenario has one.
     control: Option<control::Control>,
+    /// Faults to inject and what they broke.
+    faults: faults::Faults,
     report: output::Reporter,
 }
 
@@ -199,8 +205,8 @@ impl Simulation {
                 self.on_cluster_event(now, event);
                 self.check_invariants();
             }
-            Event::ReplicaReady { server } => {
-                self.on_replica_ready(now, server);
+            Event::ReplicaReady { server, epoch } => {
+                self.on_replica_ready(now, server, epoch);
                 self.check_invariants();
             }
             Event::DrainTimeout { server } => {
@@ -222,6 +228,10 @@ impl Simulation {
                 if next < self.horizon {
                     self.q.schedule(next, Event::TraceUpdate { group });
                 }
+                self.check_invariants();
+            }
+            Event::Fault(event) => {
+                self.on_fault_event(now, event.unpack());
                 self.check_invariants();
             }
         }

@@ -5,13 +5,13 @@
 //! at the start of the current interval and at the end of warm-up.
 
 use super::apps::Seen;
-use super::cluster::NodeState;
 use super::cluster::SlaTotals;
 use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::SimTime;
 use crate::report::{
-    ActionRow, DatacenterFigures, IntervalFigures, RunOutput, Summary, TimeseriesRow, UserFigures,
+    ActionRow, DatacenterFigures, FailureRow, FaultFigures, IntervalFigures, RunOutput, Summary,
+    TimeseriesRow, UserFigures,
 };
 use std::collections::BTreeMap;
 
@@ -104,7 +104,7 @@ impl Simulation {
             .cluster
             .nodes()
             .iter()
-            .filter(|n| n.state != NodeState::Off)
+            .filter(|n| n.state.is_up())
             .count() as u64;
         let energy_kwh = self.cluster.energy_j(now) / J_PER_KWH;
         let sla = self.cluster.sla_totals(now);
@@ -197,6 +197,47 @@ impl Simulation {
         let window_s = ns_to_secs(end.since(self.report.warmup));
         let replicas = self.apps.replica_counters();
         let (actions_refused, actions_failed) = self.log.refused_and_failed();
+        let with_faults = self.faults.enabled;
+        let warmup = self.report.warmup;
+        let fault_user_figures = |mut f: UserFigures, seen: &Seen, availability: f64| {
+            if with_faults {
+                f.availability = Some(availability);
+                f.requests_failed_to_faults = Some(seen.counters.requests_failed_to_faults);
+                f.sessions_lost_to_failures = Some(seen.counters.sessions_lost_to_failures);
+            }
+            f
+        };
+        let app_availability: Vec<f64> = self
+            .apps
+            .apps()
+            .iter()
+            .map(|a| a.availability.fraction(end, warmup))
+            .collect();
+        let faults = if with_faults {
+            let f = &self.faults;
+            FaultFigures {
+                failures: Some(f.records.len() as u64),
+                repairs: Some(f.repairs),
+                mean_time_to_repair_s: Some(f.mean_time_to_repair_s()),
+                nodes_repaired: Some(f.nodes_repaired),
+                tier_availability: Some(
+                    self.apps
+                        .apps()
+                        .iter()
+                        .flat_map(|a| {
+                            a.tiers.iter().map(move |t| {
+                                (
+                                    format!("{}.{}", a.name, t.name),
+                                    t.availability.fraction(end, warmup),
+                                )
+                            })
+                        })
+                        .collect(),
+                ),
+            }
+        } else {
+            FaultFigures::default()
+        };
         let summary = Summary {
             scenario: self.scenario_name.clone(),
             seed: self.seed,
@@ -209,7 +250,11 @@ impl Simulation {
             },
             wall_seconds,
             sla_target_ms: self.report.target_ms,
-            users: user_figures(self.apps.seen(), window_s),
+            users: fault_user_figures(
+                user_figures(self.apps.seen(), window_s),
+                self.apps.seen(),
+                app_availability.iter().copied().fold(1.0, f64::min),
+            ),
             migrations: mig.migrations,
             migration_downtime_s: ns_to_secs(mig.downtime_ns),
             migration_time_s: ns_to_secs(mig.time_ns),
@@ -218,6 +263,7 @@ impl Simulation {
             replicas_stopped: replicas.stopped,
             actions_refused,
             actions_failed,
+            faults,
             node_hours: ns_to_secs(up_ns) / 3600.0,
             energy_kwh,
             datacenter,
@@ -226,7 +272,11 @@ impl Simulation {
                 .apps
                 .apps()
                 .iter()
-                .map(|a| (a.name.clone(), user_figures(&a.seen, window_s)))
+                .zip(&app_availability)
+                .map(|(a, &av)| {
+                    let f = fault_user_figures(user_figures(&a.seen, window_s), &a.seen, av);
+                    (a.name.clone(), f)
+                })
                 .collect(),
             provenance: None,
         };
@@ -255,6 +305,24 @@ impl Simulation {
             timeseries: self.report.rows,
             actions,
             nodes: self.report.node_rows,
+            failures: with_faults.then(|| {
+                self.faults
+                    .records
+                    .iter()
+                    .map(|r| FailureRow {
+                        time_s: r.time.as_secs(),
+                        kind: r.kind.to_string(),
+                        target: r.target.clone(),
+                        cause: r.cause.clone(),
+                        vms_lost: r.vms_lost,
+                        replicas_lost: r.replicas_lost.join(" "),
+                        requests_failed: r.requests_failed,
+                        sessions_lost: r.sessions_lost,
+                        repaired_s: r.repaired.map(SimTime::as_secs),
+                        service_restored_s: r.restored.map(SimTime::as_secs),
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -281,6 +349,7 @@ fn user_figures(seen: &Seen, window_s: f64) -> UserFigures {
         sessions_started: counters.sessions_started,
         sessions_completed: counters.sessions_completed,
         sessions_lost: counters.sessions_lost,
+        ..Default::default()
     }
 }
 

@@ -38,6 +38,11 @@ impl Starts {
     fn settings(&self) -> &ReplicaSettings {
         self.settings.as_ref().expect("an infrastructure")
     }
+
+    /// A draw of a VM's boot time, in seconds.
+    pub fn vm_boot_s(&self, rng: &mut crate::engine::Rng) -> f64 {
+        self.settings().vm_boot.sample_s(rng)
+    }
 }
 
 impl Simulation {
@@ -52,6 +57,9 @@ impl Simulation {
         let state = self.cluster.node(n).state;
         if state == NodeState::ShuttingDown {
             return self.refuse(now, a, "node is shutting down");
+        }
+        if state == NodeState::Failed {
+            return self.refuse(now, a, "node has failed");
         }
         let virtualized = self.cluster.settings().virtualized;
         let t = self.starts.tiers[ai][ti].clone();
@@ -100,6 +108,7 @@ impl Simulation {
             host,
             state: ServerState::Starting,
             pinned_sessions: 0,
+            epoch: 0,
         });
         self.log.record_mut(a).replica = Some(ReplicaId(s));
         match state {
@@ -109,7 +118,7 @@ impl Simulation {
                 self.boot_waits.push(n, BootWaiter::Replica(s));
                 self.with_cluster(|c, h| c.boot(now, n, h));
             }
-            NodeState::ShuttingDown => unreachable!("refused above"),
+            NodeState::ShuttingDown | NodeState::Failed => unreachable!("refused above"),
         }
     }
 
@@ -138,18 +147,24 @@ impl Simulation {
             delay_s += self.starts.settings().vm_boot.sample_s(&mut rng);
         }
         delay_s += t.start.sample_s(&mut rng);
+        let epoch = self.apps.server(s).epoch;
         self.q.schedule(
             now.plus_ns(secs_to_ns(delay_s)),
-            Event::ReplicaReady { server: s },
+            Event::ReplicaReady { server: s, epoch },
         );
     }
 
-    pub(super) fn on_replica_ready(&mut self, now: SimTime, s: u32) {
+    pub(super) fn on_replica_ready(&mut self, now: SimTime, s: u32, epoch: u32) {
+        let server = self.apps.server(s);
+        if server.epoch != epoch || server.state != ServerState::Starting {
+            return; // it crashed while starting
+        }
         let (apps, mut env) = self.split();
         apps.activate(now, s, &mut env);
         if let Some(a) = self.log.of_replica(s) {
             self.log.finish(now, a, reconf_api::Outcome::Done);
         }
+        self.faults_replica_active(now, s);
     }
 
     pub(super) fn stop_replica(&mut self, now: SimTime, a: usize, replica: ReplicaId, drain: bool) {
@@ -162,7 +177,7 @@ impl Simulation {
                 return self.refuse(now, a, "its VM is migrating");
             }
         }
-        if let Err(reason) = self.apps.leave_balancer(s) {
+        if let Err(reason) = self.apps.leave_balancer(now, s) {
             return self.refuse(now, a, reason);
         }
         self.log.record_mut(a).replica = Some(replica);

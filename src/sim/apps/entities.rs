@@ -1,6 +1,7 @@
 //! The request-level entities: applications, tiers, the servers of their replicas, clients. They
 //! live in `Vec` arenas of [`Apps`](super::Apps), addressed by plain indices.
 
+use super::availability::UpTime;
 use super::stats::Seen;
 use crate::engine::Rng;
 use crate::model::balancer::LoadBalancer;
@@ -26,6 +27,8 @@ pub struct Server {
     pub state: ServerState,
     /// Sessions pinned to this replica by a sticky balancer.
     pub pinned_sessions: u64,
+    /// Bumped by every crash: a start begun before it no longer ends.
+    pub epoch: u32,
 }
 
 pub struct Tier {
@@ -35,6 +38,8 @@ pub struct Tier {
     /// Replicas created so far (names `app.tier.k` use this counter).
     pub created: u32,
     pub balancer: LoadBalancer,
+    /// Time with at least one replica behind the balancer.
+    pub availability: UpTime,
 }
 
 pub struct App {
@@ -62,6 +67,8 @@ pub struct App {
     pub seen: Seen,
     /// Response times of the current control period (reset by each view of the policy).
     pub period: ResponseStats,
+    /// Time with every tier available.
+    pub availability: UpTime,
 }
 
 impl App {
@@ -126,4 +133,7 @@ pub enum ServerState {
     Draining,
     /// Gone.
     Stopped,
+    /// Crashed (its process, or its node): out of the balancer, serving nothing, until it is
+    /// repaired in place or restarted.
+    Failed,
 }

@@ -11,9 +11,11 @@
 //! event queue, and the cluster, told how many cores each server wants. Files: `entities` (the
 //! types), `sessions` (clients, population, arrivals), `requests` (a request's way through the
 //! tiers), `slab` (requests in flight), `stats` (what the users saw), `replicas` (a replica's
-//! life cycle as the application sees it).
+//! life cycle as the application sees it), `failures` (crashed servers), `availability`.
 
+mod availability;
 mod entities;
+mod failures;
 mod host;
 mod replicas;
 mod requests;
@@ -21,6 +23,7 @@ mod sessions;
 mod slab;
 mod stats;
 
+pub use availability::UpTime;
 pub use entities::{App, Client, Host, Server, ServerState, Tier};
 pub use slab::RequestSlab;
 pub use stats::Seen;
@@ -55,6 +58,8 @@ pub(crate) struct AppsSettings {
 pub(crate) struct ReplicaCounters {
     pub started: u64,
     pub stopped: u64,
+    /// Servers crashed (their process, or their node).
+    pub failed: u64,
 }
 
 /// Applications, servers, clients and requests.

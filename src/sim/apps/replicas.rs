@@ -34,6 +34,7 @@ impl Apps {
             env.cluster.vm_started(v);
         }
         self.apps[ai].tiers[ti].servers.push(s);
+        self.balancer_changed(now, ai, ti);
         self.replicas.started += 1;
         self.load_changed(now, s, env);
     }
@@ -48,18 +49,21 @@ impl Apps {
             ServerState::Starting => Err("replica is still starting"),
             ServerState::Draining => Err("replica is already draining"),
             ServerState::Stopped => Err("replica is already stopped"),
+            ServerState::Failed => Err("replica has failed"),
         }
     }
 
     /// Takes active replica `s` out of its tier's balancer (the first step of a stop), unless
     /// it is the last one.
-    pub fn leave_balancer(&mut self, s: u32) -> Result<(), &'static str> {
+    pub fn leave_balancer(&mut self, now: SimTime, s: u32) -> Result<(), &'static str> {
         let server = &self.servers[s as usize];
-        let tier = &mut self.apps[server.app as usize].tiers[server.tier as usize];
+        let (ai, ti) = (server.app as usize, server.tier as usize);
+        let tier = &mut self.apps[ai].tiers[ti];
         if tier.servers.len() <= 1 {
             return Err("it is the last active replica of its tier");
         }
         tier.servers.retain(|&x| x != s);
+        self.balancer_changed(now, ai, ti);
         Ok(())
     }
 

@@ -62,6 +62,11 @@ impl Apps {
                 ServerState::Active | ServerState::Draining
             ) {
             pinned
+        } else if self.apps[a].tiers[t].servers.is_empty() {
+            // No replica left (they crashed): the request fails at once.
+            self.fail_request_to_fault(now, r, env);
+            self.requests.remove(r);
+            return;
         } else {
             let tier = &mut self.apps[a].tiers[t];
             let servers = &self.servers;

@@ -200,7 +200,7 @@ impl Cluster {
     /// Recomputes the bandwidth of every transferring migration (max-min fair over the NICs of
     /// both ends, each capped by the per-migration limit) and reschedules the round ends of
     /// those whose bandwidth changed.
-    fn reflow(&mut self, now: SimTime, host: &mut impl ClusterHost) {
+    pub(super) fn reflow(&mut self, now: SimTime, host: &mut impl ClusterHost) {
         let active: Vec<usize> = self.transferring.iter().map(|&m| m as usize).collect();
         if active.is_empty() {
             return;
@@ -273,7 +273,10 @@ impl Cluster {
         host: &mut impl ClusterHost,
     ) -> Option<Notice> {
         let m = m as usize;
-        if self.migrations[m].gen != gen || !self.migrations[m].transferring {
+        if self.migrations[m].gen != gen
+            || !self.migrations[m].transferring
+            || self.migrations[m].done
+        {
             return None;
         }
         self.advance_migration(now, m);

@@ -11,9 +11,11 @@
 //! ended) comes back from `handle` as a [`Notice`].
 //!
 //! Files: `node` (a node, its power states and integrals), `vm`, `cpu` (CPU sharing),
-//! `migration` (pre-copy and NIC sharing), `invariants`.
+//! `migration` (pre-copy and NIC sharing), `failure` (node crashes and their consequences),
+//! `invariants`.
 
 mod cpu;
+mod failure;
 mod invariants;
 mod migration;
 mod node;
@@ -40,10 +42,10 @@ pub(crate) trait ClusterHost {
 /// The cluster's timed steps.
 #[derive(Clone, Copy, Debug)]
 pub enum ClusterEvent {
-    /// A node finished booting.
-    NodeBooted { node: u32 },
-    /// A node finished shutting down.
-    NodeOff { node: u32 },
+    /// A node finished booting (unless it crashed since: `gen` is its power generation).
+    NodeBooted { node: u32, gen: u32 },
+    /// A node finished shutting down (unless it crashed since).
+    NodeOff { node: u32, gen: u32 },
     /// The current round of a migration may have finished sending.
     MigrationRound { migration: u32, gen: u32 },
     /// A migrated VM resumes on its destination.
@@ -404,7 +406,10 @@ impl Cluster {
         node.set_state(now, NodeState::Booting, from);
         host.schedule(
             now.plus_ns(node.boot_ns),
-            ClusterEvent::NodeBooted { node: n },
+            ClusterEvent::NodeBooted {
+                node: n,
+                gen: node.power_gen,
+            },
         );
     }
 
@@ -437,7 +442,10 @@ impl Cluster {
         node.set_state(now, NodeState::ShuttingDown, from);
         host.schedule(
             now.plus_ns(node.shutdown_ns),
-            ClusterEvent::NodeOff { node: n },
+            ClusterEvent::NodeOff {
+                node: n,
+                gen: node.power_gen,
+            },
         );
         Ok(())
     }
@@ -452,13 +460,19 @@ impl Cluster {
         host: &mut impl ClusterHost,
     ) -> Option<Notice> {
         match event {
-            ClusterEvent::NodeBooted { node } => {
+            ClusterEvent::NodeBooted { node, gen } => {
+                if self.nodes[node as usize].power_gen != gen {
+                    return None;
+                }
                 let from = self.measure_from;
                 self.nodes[node as usize].set_state(now, NodeState::On, from);
                 self.rebalance(now, node, host);
                 Some(Notice::NodeUp { node })
             }
-            ClusterEvent::NodeOff { node } => {
+            ClusterEvent::NodeOff { node, gen } => {
+                if self.nodes[node as usize].power_gen != gen {
+                    return None;
+                }
                 let from = self.measure_from;
                 self.nodes[node as usize].set_state(now, NodeState::Off, from);
                 Some(Notice::NodeDown { node })
@@ -467,6 +481,10 @@ impl Cluster {
                 self.on_migration_round(now, migration, gen, host)
             }
             ClusterEvent::MigrationResumed { migration } => {
+                // A migration whose destination crashed during the resume is over already.
+                if self.migrations[migration as usize].done {
+                    return None;
+                }
                 Some(self.on_migration_resumed(now, migration, host))
             }
         }

@@ -8,13 +8,16 @@ use crate::model::power::{EnergyMeter, PowerModel};
 /// Busy cores below this are rounding: the node uses no CPU.
 const IDLE_EPS_CORES: f64 = 1e-12;
 
-/// Power state of a node: `off -> booting -> on -> shutting-down -> off`.
+/// Power state of a node: `off -> booting -> on -> shutting-down -> off`; any state but off
+/// can crash to `failed`, and a repaired node is off again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeState {
     Off,
     Booting,
     On,
     ShuttingDown,
+    /// Crashed: it hosts nothing, draws nothing and counts no node-hours until repaired.
+    Failed,
 }
 
 impl NodeState {
@@ -25,7 +28,13 @@ impl NodeState {
             NodeState::Booting => "booting",
             NodeState::On => "on",
             NodeState::ShuttingDown => "shutting-down",
+            NodeState::Failed => "failed",
         }
+    }
+
+    /// Whether a node in this state is up (draws power, counts node-hours).
+    pub fn is_up(self) -> bool {
+        !matches!(self, NodeState::Off | NodeState::Failed)
     }
 }
 
@@ -89,6 +98,8 @@ pub struct Node {
     pub(super) sla: NodeSla,
     /// Marks the node as already collected in a batch of changes.
     pub(super) stamp: u64,
+    /// Bumped by every crash: a boot or shutdown begun before it no longer ends.
+    pub(super) power_gen: u32,
 }
 
 impl Node {
@@ -127,6 +138,7 @@ impl Node {
             overcommitted: false,
             sla: NodeSla::new(false),
             stamp: 0,
+            power_gen: 0,
         }
     }
 
@@ -146,7 +158,7 @@ impl Node {
             return 0.0;
         }
         match self.state {
-            NodeState::Off => 0.0,
+            NodeState::Off | NodeState::Failed => 0.0,
             NodeState::Booting | NodeState::ShuttingDown => self.power.idle_w(),
             NodeState::On => self.power.watts(self.busy_cores / self.cores),
         }
@@ -154,7 +166,7 @@ impl Node {
 
     /// Whether it is active now: not off, and using some CPU.
     pub(super) fn active_now(&self) -> bool {
-        self.state != NodeState::Off && self.busy_cores > IDLE_EPS_CORES
+        self.state.is_up() && self.busy_cores > IDLE_EPS_CORES
     }
 
     /// Brings its SLA accounting up to date after a change of load, state or short VMs.
@@ -186,8 +198,8 @@ impl Node {
 
     /// Moves to `state`, keeping node-hours, power and SLA accounting up to date.
     pub(super) fn set_state(&mut self, now: SimTime, state: NodeState, from: SimTime) {
-        let was_up = self.state != NodeState::Off;
-        let is_up = state != NodeState::Off;
+        let was_up = self.state.is_up();
+        let is_up = state.is_up();
         if was_up && !is_up {
             if let Some(since) = self.up_since.take() {
                 self.up_ns += now.since(since);

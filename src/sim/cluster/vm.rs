@@ -52,6 +52,8 @@ pub struct Vm {
     pub(super) sla: VmSla,
     /// False once the VM was destroyed.
     pub alive: bool,
+    /// Destroyed by the crash of its node (not stopped): it can be restarted from its image.
+    pub failed: bool,
 }
 
 impl Vm {
@@ -74,6 +76,7 @@ impl Vm {
             granted: (spec.vcpus, speed),
             sla: VmSla::default(),
             alive: true,
+            failed: false,
         }
     }
 
