@@ -3,7 +3,8 @@
 //! on the destination, then the source destroyed). Faults: a refused migration, a domain that
 //! vanished between view and action, a lost connection — each reported to the policy in its
 //! next view, the VM on exactly one host, the run going on. Also `reconf live` end to end with
-//! the registered `threshold-migration` policy.
+//! the registered `threshold-migration` policy, and CloudSim's `thr-mmt` consolidation (overload
+//! step and underload step) deciding on live views.
 #![cfg(feature = "libvirt")]
 
 use reconf::live::backend::{AppSpec, Backend, Config};
@@ -728,4 +729,151 @@ fn a_host_that_accepts_the_connection_but_never_answers_is_exit_1_within_the_cal
     );
     assert!(took < Duration::from_secs(6), "{took:?}");
     eprintln!("a silent host at start: exit 1 after {took:?}");
+}
+
+// ---- A CloudSim consolidation policy (`thr-mmt`) against the live backend ----
+//
+// These policies read only CPU and RAM, which libvirt reports: CPU in cores (a node's
+// `capacity()` is its core count, `speed` 1 core), a VM's demand is what it used. libvirt
+// measures no power (`power_curve_w` is zeros), so PABFD's power rise is 0 on every host and it
+// takes the lowest-numbered suitable host that its overload check accepts. On the test driver
+// every running domain uses one busy core, so the hosts' utilisations are set by how many
+// 1-vCPU domains they run (see the `cons-*.xml` files): 1.0, 0.75, 0.5, 0.25, each far from the
+// 0.8 threshold whatever the measurement noise.
+
+/// A backend over `files` whose managed domains are `batch-vm-<k>` (no templates: nothing is
+/// started), with the 512 MB host reserve of [`config`].
+fn consolidation_setup(files: &[&str]) -> (Arc<Libvirt>, Backend) {
+    let uris: Vec<String> = files.iter().map(|f| uri(f)).collect();
+    let hv = Arc::new(Libvirt::connect(&uris, Duration::from_secs(10)).expect("test driver"));
+    let cfg = Config {
+        apps: vec![AppSpec {
+            name: "batch".into(),
+            tiers: vec!["vm".into()],
+            sla_target_ms: 500.0,
+        }],
+        templates: BTreeMap::new(),
+        ..config(files.len())
+    };
+    (hv.clone(), Backend::new(hv, cfg, Clock::wall()))
+}
+
+fn thr_mmt() -> Box<dyn reconf_api::Policy> {
+    let params = BTreeMap::from([("threshold".to_string(), reconf_api::ParamValue::Number(0.8))]);
+    reconf_policies::build("thr-mmt", &params, &reconf_api::PolicyContext { seed: 1 })
+        .expect("thr-mmt")
+}
+
+/// A view after `wait` of busy domains since the previous read of their counters.
+fn busy_view(b: &mut Backend, wait: Duration) -> View {
+    std::thread::sleep(wait);
+    b.view()
+}
+
+/// The migrations among `actions`, as (VM name, destination).
+fn migrations(v: &View, actions: &[Action]) -> Vec<(String, NodeId)> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Migrate { vm, to } => (v.vm(*vm).name.clone(), *to),
+            other => panic!("only migrations expected, got {other:?}"),
+        })
+        .collect()
+}
+
+fn node_vm_names(v: &View, n: usize) -> Vec<String> {
+    let mut names: Vec<String> = v.nodes[n]
+        .vms
+        .iter()
+        .map(|&id| v.vm(id).name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn thr_mmt_moves_the_smallest_vm_off_the_overloaded_host_to_the_host_pabfd_accepts() {
+    // node-0: 2 cores, batch-vm-0 (1024 MiB) and batch-vm-1 (512 MiB): utilisation 1.0 > 0.8.
+    // node-1: 4 cores, 3 VMs: 0.75, but 1.0 with one more VM, so PABFD's overload check
+    // rejects it although it is the lowest-numbered host with room.
+    // node-2: 4 cores, 1 VM: 0.25, 0.5 with one more: accepted.
+    let (hv, mut b) = consolidation_setup(&[
+        "cons-2core-2vms.xml",
+        "cons-4core-3vms.xml",
+        "cons-4core-1vm.xml",
+    ]);
+    let mut policy = thr_mmt();
+    b.sample();
+    let v = busy_view(&mut b, Duration::from_millis(300));
+    assert!(v.now_s > 0.0, "a decision after t = 0 runs a round");
+    // What the policy reads, in the live backend's units (cores).
+    assert_eq!(v.nodes[0].capacity(), 2.0);
+    assert_eq!(v.nodes[1].capacity(), 4.0);
+    assert!(v.unplaced().next().is_none(), "every domain runs somewhere");
+    for x in &v.vms {
+        assert_eq!(x.cpu_max, 1.0, "{}", x.name);
+        assert!(
+            (x.cpu_demand - 1.0).abs() < 0.05,
+            "{}: {}",
+            x.name,
+            x.cpu_demand
+        );
+    }
+    let small = vm(&v, "batch-vm-1");
+    assert!((v.vm(small).ram_mb - 512.0 * 1.048576).abs() < 1e-6);
+
+    let actions = policy.decide(&v);
+    // MMT: the VM with the least RAM (not the first listed); one is enough (0.5 <= 0.8).
+    // The underload step then finds nothing to empty: node-2's VMs (its own and the one just
+    // sent) would overload node-1, and node-1's have nowhere else to go.
+    assert_eq!(
+        migrations(&v, &actions),
+        [("batch-vm-1".to_string(), NodeId(2))]
+    );
+    for a in actions {
+        b.execute(a);
+    }
+    b.drain(Duration::from_secs(10), || false);
+    let v = b.view();
+    assert_eq!(v.actions.len(), 1);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(v.vm(small).node, Some(NodeId(2)));
+    assert_eq!(v.vm(small).migrating_to, None);
+    assert_eq!(node_vm_names(&v, 0), ["batch-vm-0"]);
+    assert_eq!(node_vm_names(&v, 2), ["batch-vm-1", "batch-vm-5"]);
+    assert_eq!(hosts_of(&hv, "batch-vm-1"), vec![2]);
+    assert_eq!(hosts_of(&hv, "batch-vm-0"), vec![0]);
+}
+
+#[test]
+fn thr_mmt_empties_the_least_used_host_onto_one_that_stays_under_the_threshold() {
+    // node-0: 4 cores, 1 VM (0.25); node-1: 4 cores, 2 VMs (0.5). Nothing is overloaded; the
+    // underload step tries node-0 first (least used): its VM fits on node-1 at 0.75 <= 0.8.
+    let (hv, mut b) = consolidation_setup(&["cons-4core-1vm.xml", "cons-4core-2vms.xml"]);
+    let mut policy = thr_mmt();
+    b.sample();
+    let v = busy_view(&mut b, Duration::from_millis(300));
+    let actions = policy.decide(&v);
+    assert_eq!(
+        migrations(&v, &actions),
+        [("batch-vm-5".to_string(), NodeId(1))]
+    );
+    for a in actions {
+        b.execute(a);
+    }
+    b.drain(Duration::from_secs(10), || false);
+    let v = b.view();
+    assert_eq!(v.actions.len(), 1);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert!(v.nodes[0].vms.is_empty(), "node-0 emptied");
+    assert_eq!(
+        node_vm_names(&v, 1),
+        ["batch-vm-5", "batch-vm-6", "batch-vm-7"]
+    );
+    assert_eq!(hosts_of(&hv, "batch-vm-5"), vec![1]);
+    assert!(names(&hv, 0).is_empty(), "the source copy is gone");
+    // The next round leaves it so: node-0, idle, counts as switched off, and node-1's VMs
+    // have nowhere else to go.
+    let v = busy_view(&mut b, Duration::from_millis(300));
+    assert_eq!(migrations(&v, &policy.decide(&v)), []);
 }
