@@ -17,7 +17,7 @@ fn committed_paper_summaries_are_reproduced_exactly() {
         }
     }
     runs.sort();
-    assert_eq!(runs.len(), 40, "2 shapes x 4 strategies x 5 seeds");
+    assert_eq!(runs.len(), 50, "2 shapes x 5 strategies x 5 seeds");
     let mismatches: Vec<String> = runs
         .par_iter()
         .filter_map(|run| {

@@ -37,6 +37,7 @@ pub const REGISTRY: &[PolicyInfo] = &[
     static_policy::INFO,
     threshold_replication::INFO,
     threshold_migration::INFO,
+    threshold_migration::BATCH_INFO,
     response_time::INFO,
     consolidation::THR_MMT,
     consolidation::IQR_MMT,
