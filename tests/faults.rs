@@ -359,3 +359,42 @@ fn failed_replicas_come_back_by_a_fresh_restart_or_from_their_vm_image() {
         }
     }
 }
+
+#[test]
+fn a_policy_composed_with_itself_exits_2_and_a_composition_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::repo("scenarios/failures/restart.toml")).unwrap();
+    let bad = text.replace(
+        "[[policy.compose]]\nname = \"threshold-replication\"",
+        "[[policy.compose]]\nname = \"repair\"",
+    );
+    assert_ne!(bad, text);
+    let path = dir.path().join("twice.toml");
+    std::fs::write(&path, &bad).unwrap();
+    let o = common::reconf(&["validate", path.to_str().unwrap()], dir.path());
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("twice.toml:") && err.contains("field `policy.compose[0].name`"),
+        "{err}"
+    );
+    assert!(err.contains("composed with itself"), "{err}");
+    // The shipped composition: repair brings every crashed replica back, the elasticity policy
+    // still resizes; the composed policy is named after both.
+    let out = Simulation::from_loaded(&load(&text)).run();
+    conserved(&out);
+    let kinds = |k: &str| out.actions.iter().filter(|a| a.kind == k).count();
+    assert!(kinds("restart-replica") > 0);
+    assert!(kinds("start-replica") > 0);
+    let rows = out.failures.as_ref().unwrap();
+    assert!(!rows.is_empty());
+    // Every replica a crash took down came back (the run ends long after the last crash
+    // would be repaired: at most 30 s period + deploy 10 s + start 5 s + boot 60 s).
+    for r in rows {
+        if !r.replicas_lost.is_empty() && r.time_s < 3400.0 {
+            assert!(r.service_restored_s.is_some(), "{r:?}");
+            assert!(r.service_restored_s.unwrap() - r.time_s <= 30.0 + 10.0 + 5.0 + 60.0 + 1e-6);
+        }
+    }
+}

@@ -7,10 +7,12 @@
 
 use std::fmt;
 
+mod compose;
 mod params;
 mod policy;
 mod view;
 
+pub use compose::Composed;
 pub use params::{Bound, ParamSpec, ParamValue, Params, Relation};
 pub use policy::{Policy, PolicyContext};
 pub use view::{

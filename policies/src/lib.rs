@@ -15,6 +15,7 @@ pub mod sustained;
 pub mod testing;
 
 pub mod consolidation;
+pub mod repair;
 pub mod response_time;
 pub mod static_policy;
 pub mod threshold_migration;
@@ -39,6 +40,7 @@ pub const REGISTRY: &[PolicyInfo] = &[
     threshold_migration::INFO,
     threshold_migration::BATCH_INFO,
     response_time::INFO,
+    repair::INFO,
     consolidation::THR_MMT,
     consolidation::IQR_MMT,
     consolidation::MAD_MMT,

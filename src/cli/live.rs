@@ -141,16 +141,13 @@ pub fn live(args: &LiveArgs) -> ExitCode {
     };
     let mut policy = match &sc.policy {
         Some(p) => {
-            let params = crate::scenario::validate::policy_params(p);
-            let context = reconf_api::PolicyContext { seed: sc.seed };
-            match reconf_policies::build(&p.name, &params, &context) {
+            // The first policy's seed is the scenario's, as before composition; composed ones
+            // get the next seeds.
+            let seed = |i: usize| sc.seed.wrapping_add(i as u64);
+            match crate::scenario::validate::build_policy(p, &seed) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    eprintln!(
-                        "error: {shown}: field `{}`: {}",
-                        crate::scenario::validate::policy_field(&e),
-                        e.message
-                    );
+                    eprintln!("error: {shown}: field `{}`: {}", e.path, e.message);
                     return ExitCode::from(2);
                 }
             }

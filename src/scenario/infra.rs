@@ -324,6 +324,24 @@ pub struct PolicyConfig {
     /// The policy's parameters (`reconf policies` lists them with their defaults).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub params: std::collections::BTreeMap<String, ParamToml>,
+    /// Further policies run together with this one (`[[policy.compose]]`), each deciding on
+    /// the same view every period (e.g. `repair` with an elasticity policy). The rule that
+    /// settles conflicts: the first listed wins, `policy.name` first; an action of a later
+    /// policy is dropped if it touches a node, VM, replica or tier (resized) that an action
+    /// kept earlier in the round touches. A policy may appear once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compose: Vec<ComposedPolicy>,
+}
+
+/// A policy composed with the scenario's `policy`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ComposedPolicy {
+    /// A built-in policy (`reconf policies` lists them).
+    pub name: String,
+    /// Its parameters.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, ParamToml>,
 }
 
 fn default_period_s() -> f64 {

@@ -5,8 +5,8 @@
 //! Units are in the key names (`_s`, `_ms`). Unknown keys are rejected.
 
 pub use super::infra::{
-    DeployMode, Infrastructure, Migration, MigrationModel, NodeGroup, ParamToml, PolicyConfig,
-    Power, ScriptedAction,
+    ComposedPolicy, DeployMode, Infrastructure, Migration, MigrationModel, NodeGroup, ParamToml,
+    PolicyConfig, Power, ScriptedAction,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -437,9 +437,15 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
 pub fn policy_params(
     cfg: &super::schema::PolicyConfig,
 ) -> std::collections::BTreeMap<String, reconf_api::ParamValue> {
+    params_of(&cfg.params)
+}
+
+fn params_of(
+    params: &std::collections::BTreeMap<String, super::schema::ParamToml>,
+) -> std::collections::BTreeMap<String, reconf_api::ParamValue> {
     use super::schema::ParamToml;
     use reconf_api::ParamValue;
-    cfg.params
+    params
         .iter()
         .map(|(k, v)| {
             let v = match v {
@@ -450,6 +456,54 @@ pub fn policy_params(
             (k.clone(), v)
         })
         .collect()
+}
+
+/// The scenario's policy, composed with its `policy.compose` ones if any, each built with the
+/// seed `seed(i)` (i = 0 for `policy.name`, then 1, 2, ... in order). An unknown policy, a bad
+/// parameter or a policy composed with itself is a problem at its field.
+pub fn build_policy(
+    cfg: &super::schema::PolicyConfig,
+    seed: &dyn Fn(usize) -> u64,
+) -> Result<Box<dyn reconf_api::Policy>, Problem> {
+    let context = |i: usize| reconf_api::PolicyContext { seed: seed(i) };
+    let first = reconf_policies::build(&cfg.name, &policy_params(cfg), &context(0))
+        .map_err(|e| problem(policy_field(&e), e.message))?;
+    if cfg.compose.is_empty() {
+        return Ok(first);
+    }
+    let mut policies = vec![first];
+    for (i, c) in cfg.compose.iter().enumerate() {
+        let p = format!("policy.compose[{i}]");
+        let earlier = std::iter::once(cfg.name.as_str())
+            .chain(cfg.compose[..i].iter().map(|o| o.name.as_str()))
+            .position(|n| n == c.name);
+        if let Some(j) = earlier {
+            let other = if j == 0 {
+                "policy.name".to_string()
+            } else {
+                format!("policy.compose[{}].name", j - 1)
+            };
+            return Err(problem(
+                format!("{p}.name"),
+                format!(
+                    "policy `{}` is composed with itself (it is already {other}): each policy \
+                     may appear once",
+                    c.name
+                ),
+            ));
+        }
+        let built = reconf_policies::build(&c.name, &params_of(&c.params), &context(i + 1))
+            .map_err(|e| {
+                let field = if e.field == "name" {
+                    format!("{p}.name")
+                } else {
+                    format!("{p}.params.{}", e.field)
+                };
+                problem(field, e.message)
+            })?;
+        policies.push(built);
+    }
+    Ok(Box::new(reconf_api::Composed::new(policies)))
 }
 
 /// Refuses what would make simulated time stand still (issue 11: such runs never ended):
@@ -524,12 +578,7 @@ pub fn check_policy(sc: &Scenario) -> Result<(), Problem> {
         ));
     }
     non_negative("policy.monitoring_noise".into(), cfg.monitoring_noise)?;
-    reconf_policies::build(
-        &cfg.name,
-        &policy_params(cfg),
-        &reconf_api::PolicyContext { seed: 0 },
-    )
-    .map_err(|e| problem(policy_field(&e), e.message))?;
+    build_policy(cfg, &|_| 0)?;
     Ok(())
 }
 

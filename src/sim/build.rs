@@ -396,18 +396,15 @@ fn traces_first_updates(sim: &mut Simulation) {
     sim.traces.schedule_first(&mut sim.q, sim.horizon);
 }
 
-/// The policy a scenario names, built with its parameters and its own seed.
+/// The policy a scenario names (composed with its `policy.compose` ones), built with its
+/// parameters and its own seed.
 fn policy_of(sc: &Scenario) -> Option<Box<dyn reconf_api::Policy>> {
     sc.policy.as_ref().map(|p| {
-        let seed = {
+        // Policy i of a composition draws from its own stream (the first one's is unchanged).
+        let seed = |i: usize| {
             use rand::RngCore as _;
-            rng::stream(sc.seed, "policy", 0, 0, 0).next_u64()
+            rng::stream(sc.seed, "policy", i as u64, 0, 0).next_u64()
         };
-        reconf_policies::build(
-            &p.name,
-            &crate::scenario::validate::policy_params(p),
-            &reconf_api::PolicyContext { seed },
-        )
-        .expect("validated policy")
+        crate::scenario::validate::build_policy(p, &seed).expect("validated policy")
     })
 }
