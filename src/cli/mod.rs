@@ -8,7 +8,7 @@ mod keys;
 mod live;
 mod plot;
 mod run;
-mod sweep;
+pub mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

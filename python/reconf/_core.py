@@ -1,0 +1,253 @@
+"""``reconf.load``, ``reconf.run`` and ``reconf.sweep``: thin wrappers over the library's own
+loader, simulator and batch runner (the functions the CLI uses)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+from . import _reconf
+from ._reconf import ScenarioError
+
+ScenarioLike = Union[str, "os.PathLike[str]", Mapping[str, Any], "_reconf.Scenario"]
+
+#: The default of the CLI's ``--max-memory-mb``: a scenario whose estimated memory exceeds it
+#: is refused.
+DEFAULT_MAX_MEMORY_MB = 8000
+
+
+def toml_value(value: Any) -> str:
+    """A Python value as a TOML value, for ``set`` assignments: numbers and booleans as such,
+    strings quoted, lists as arrays, dicts as inline tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        # JSON's string escapes are valid in a TOML basic string.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise ScenarioError(f"set: cannot write {value!r} ({type(value).__name__}) as a TOML value")
+
+
+def _assignments(set: Union[None, Mapping[str, Any], Iterable[str]]) -> list[str]:
+    """``set`` as the CLI's ``--set PATH=VALUE`` arguments: a dict of Python values, or strings
+    already in the CLI's form (``"apps[0].tiers[1].replicas=3"``)."""
+    if set is None:
+        return []
+    if isinstance(set, Mapping):
+        return [f"{k}={toml_value(v)}" for k, v in set.items()]
+    if isinstance(set, str):
+        return [set]
+    return [str(s) for s in set]
+
+
+def _looks_like_path(text: str) -> bool:
+    return "\n" not in text and (text.strip().endswith(".toml") or os.path.exists(text))
+
+
+def load(
+    scenario: ScenarioLike,
+    seed: Optional[int] = None,
+    set: Union[None, Mapping[str, Any], Iterable[str]] = None,
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+) -> _reconf.Scenario:
+    """Loads and validates a scenario as ``reconf validate`` does.
+
+    ``scenario``: a path (``pathlib.Path``, or a ``str`` that names a file or ends in
+    ``.toml``), TOML text (any other ``str``), or a ``dict`` of the scenario's tables. File names
+    inside TOML text or a dict are relative to the current directory. ``seed`` overrides the
+    scenario's seed; ``set`` applies overrides in order, as ``--set`` does. Raises
+    :class:`ScenarioError` with the CLI's message.
+    """
+    sets = _assignments(set)
+    if seed is not None:
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**63 - 1:
+            raise ScenarioError(f"seed: must be an integer from 0 to 9223372036854775807, got {seed!r}")
+        sets.append(f"seed={seed}")
+    if isinstance(scenario, _reconf.Scenario):
+        if sets:
+            # Reload its resolved text with the new assignments.
+            return _reconf.load_scenario(
+                "text", scenario.resolved_toml(), sets, max_memory_mb, scenario.source, None
+            )
+        return scenario
+    if isinstance(scenario, Mapping):
+        text = _reconf.toml_of_json(json.dumps(scenario))
+        return _reconf.load_scenario("text", text, sets, max_memory_mb, "<dict>", os.getcwd())
+    if isinstance(scenario, os.PathLike):
+        return _reconf.load_scenario("path", os.fspath(scenario), sets, max_memory_mb)
+    if isinstance(scenario, str):
+        if _looks_like_path(scenario):
+            return _reconf.load_scenario("path", scenario, sets, max_memory_mb)
+        return _reconf.load_scenario("text", scenario, sets, max_memory_mb, "<string>", os.getcwd())
+    raise TypeError(
+        f"a scenario is a path, TOML text, a dict or a reconf.Scenario, not {type(scenario).__name__}"
+    )
+
+
+class RunResult(dict):
+    """The summary of a run (``summary.json``, with its ``provenance``) as a ``dict``, with the
+    run's tables as pandas DataFrames, parsed when first asked for:
+
+    - ``timeseries``: ``timeseries.csv`` (one row per report interval);
+    - ``actions``: ``actions.csv`` (every reconfiguration action);
+    - ``nodes``: ``nodes.csv`` (per node and interval).
+
+    The texts of the files are kept in ``files`` (``{"summary.json": ..., ...}``).
+    """
+
+    def __init__(self, output: "_reconf.Output"):
+        super().__init__(json.loads(output.summary_json))
+        self.files = {
+            "summary.json": output.summary_json,
+            "timeseries.csv": output.timeseries_csv,
+            "actions.csv": output.actions_csv,
+            "nodes.csv": output.nodes_csv,
+        }
+        self._frames: dict[str, Any] = {}
+
+    def _frame(self, name: str):
+        if name not in self._frames:
+            import pandas as pd
+
+            self._frames[name] = pd.read_csv(io.StringIO(self.files[name]))
+        return self._frames[name]
+
+    @property
+    def summary(self) -> dict:
+        """The summary as a plain dict."""
+        return dict(self)
+
+    @property
+    def timeseries(self):
+        return self._frame("timeseries.csv")
+
+    @property
+    def actions(self):
+        return self._frame("actions.csv")
+
+    @property
+    def nodes(self):
+        return self._frame("nodes.csv")
+
+
+def run(
+    scenario: ScenarioLike,
+    seed: Optional[int] = None,
+    set: Union[None, Mapping[str, Any], Iterable[str]] = None,
+    policy: Any = None,
+    out: Union[None, str, "os.PathLike[str]"] = None,
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+) -> RunResult:
+    """Runs a scenario to its end, as ``reconf run`` does, and returns its :class:`RunResult`
+    (the summary dict; ``.timeseries`` is the time series as a pandas DataFrame).
+
+    ``policy``: an object with ``decide(view) -> list of actions`` that replaces the scenario's
+    policy (whose ``[policy]`` table then only sets the control period and monitoring noise).
+    ``out``: also write the run folder there, as ``reconf run --out`` does. An exception raised
+    by the policy stops the run and propagates; a run that stalls raises
+    :class:`SimulationError`.
+    """
+    loaded = load(scenario, seed=seed, set=set, max_memory_mb=max_memory_mb)
+    out_path = None if out is None else Path(out)
+    return RunResult(_reconf.run(loaded, policy, out_path))
+
+
+class SweepResult:
+    """A finished sweep: ``runs`` (``runs.csv``: one row per run, summaries flattened with dots)
+    and ``aggregate`` (``aggregate.csv``: mean, sd and 95% CI per configuration) as pandas
+    DataFrames, ``counts`` (runs, ok, failed, ran now, kept from before) and ``out``, the sweep
+    folder (None when it was a temporary one, removed once read)."""
+
+    def __init__(self, runs, aggregate, counts: dict, out: Optional[Path]):
+        self.runs = runs
+        self.aggregate = aggregate
+        self.counts = counts
+        self.out = out
+
+    def __repr__(self) -> str:
+        return f"SweepResult(counts={self.counts}, out={str(self.out) if self.out else None!r})"
+
+
+def _axis_values(values: Any) -> str:
+    if isinstance(values, (list, tuple)):
+        return ",".join(toml_value(v) for v in values)
+    return toml_value(values)
+
+
+def sweep(
+    scenarios: Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]],
+    seeds: Union[int, str, range, None] = None,
+    set: Union[None, Mapping[str, Any], Iterable[str]] = None,
+    baseline: Union[None, str, Mapping[str, Any], Iterable[str]] = None,
+    out: Union[None, str, "os.PathLike[str]"] = None,
+    jobs: Optional[int] = None,
+    keep: str = "all",
+    max_runs: Optional[int] = None,
+    progress: bool = False,
+) -> SweepResult:
+    """Runs a batch as ``reconf sweep`` does: scenario files (or one sweep file) × the product of
+    the ``set`` axes × seeds, in parallel; returns its tables as DataFrames.
+
+    ``seeds``: ``N`` (seeds 1..=N), ``"FIRST..LAST"``, or a ``range`` of consecutive seeds.
+    ``set``: axes, ``{"apps[0].tiers[1].replicas": [1, 2, 3]}`` (a single value is an axis of one
+    value), or the CLI's strings (``"apps[0].tiers[1].replicas=1,2,3"``). ``baseline``:
+    ``{"replicas": 2}`` or ``"replicas=2"`` or ``"scenario=LABEL"``. ``out``: the sweep folder
+    (resumed if it exists); without it a temporary folder is used and removed once read.
+    Raises :class:`ScenarioError` for bad input and :class:`SimulationError` if runs failed.
+    """
+    if isinstance(scenarios, (str, os.PathLike)):
+        scenarios = [scenarios]
+    argv = [os.fspath(s) for s in scenarios]
+    if isinstance(seeds, range):
+        if seeds.step != 1 or len(seeds) == 0:
+            raise ScenarioError(f"seeds: a range of consecutive seeds, got {seeds!r}")
+        seeds = f"{seeds.start}..{seeds.stop - 1}"
+    if seeds is not None:
+        argv += ["--seeds", str(seeds)]
+    if isinstance(set, Mapping):
+        argv += [f"--set={k}={_axis_values(v)}" for k, v in set.items()]
+    else:
+        argv += [f"--set={s}" for s in _assignments(set)]
+    if isinstance(baseline, Mapping):
+        argv += [f"--baseline={k}={v}" for k, v in baseline.items()]
+    elif isinstance(baseline, str):
+        argv += [f"--baseline={baseline}"]
+    elif baseline is not None:
+        argv += [f"--baseline={b}" for b in baseline]
+    if jobs is not None:
+        argv += ["--jobs", str(jobs)]
+    if max_runs is not None:
+        argv += ["--max-runs", str(max_runs)]
+    argv += ["--keep", keep]
+    if not progress:
+        argv.append("--quiet")
+    temporary = out is None
+    folder = Path(tempfile.mkdtemp(prefix="reconf-sweep-")) / "sweep" if temporary else Path(out)
+    argv += ["--out", str(folder)]
+    try:
+        runs, ok, failed, ran, kept = _reconf.sweep(argv)
+        import pandas as pd
+
+        frames = [pd.read_csv(folder / name) for name in ("runs.csv", "aggregate.csv")]
+    finally:
+        if temporary:
+            shutil.rmtree(folder.parent, ignore_errors=True)
+    counts = {"runs": runs, "ok": ok, "failed": failed, "ran": ran, "kept": kept}
+    return SweepResult(frames[0], frames[1], counts, None if temporary else folder)
