@@ -185,6 +185,20 @@ class SweepResult:
         return f"SweepResult(counts={self.counts}, out={str(self.out) if self.out else None!r})"
 
 
+def _first_error(folder: Path) -> str:
+    """The error of the first failed run of a sweep folder's runs.csv."""
+    import csv
+
+    try:
+        with open(folder / "runs.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("status") != "ok" and row.get("error"):
+                    return f"run {row.get('id')}: {row['error']}"
+    except OSError:
+        pass
+    return "unknown"
+
+
 def _axis_values(values: Any) -> str:
     if isinstance(values, (list, tuple)):
         return ",".join(toml_value(v) for v in values)
@@ -242,7 +256,10 @@ def sweep(
     folder = Path(tempfile.mkdtemp(prefix="reconf-sweep-")) / "sweep" if temporary else Path(out)
     argv += ["--out", str(folder)]
     try:
-        runs, ok, failed, ran, kept = _reconf.sweep(argv)
+        try:
+            runs, ok, failed, ran, kept = _reconf.sweep(argv)
+        except _reconf.SimulationError as e:
+            raise _reconf.SimulationError(f"{e}; first error: {_first_error(folder)}") from None
         import pandas as pd
 
         frames = [pd.read_csv(folder / name) for name in ("runs.csv", "aggregate.csv")]

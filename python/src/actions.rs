@@ -99,14 +99,9 @@ pub fn action_to_py<'py>(py: Python<'py>, a: &api::Action) -> PyResult<Bound<'py
             },
         )?
         .into_any(),
-        api::Action::Migrate { vm, to } => Bound::new(
-            py,
-            Migrate {
-                vm: vm.0,
-                to: to.0,
-            },
-        )?
-        .into_any(),
+        api::Action::Migrate { vm, to } => {
+            Bound::new(py, Migrate { vm: vm.0, to: to.0 })?.into_any()
+        }
         api::Action::Place { vm, node } => Bound::new(
             py,
             Place {
@@ -164,7 +159,8 @@ pub fn action_from_py(ob: &Bound<'_, PyAny>) -> PyResult<api::Action> {
     Err(PyTypeError::new_err(format!(
         "a policy returns reconf actions (PowerOn, PowerOff, StartReplica, StopReplica, \
          Migrate, Place), not {}",
-        ob.repr().map_or_else(|_| "?".to_string(), |r| r.to_string())
+        ob.repr()
+            .map_or_else(|_| "?".to_string(), |r| r.to_string())
     )))
 }
 

@@ -51,7 +51,10 @@ impl Policy for PyPolicy {
     fn decide(&mut self, view: &reconf_api::View) -> Vec<Action> {
         let decided = Python::attach(|py| -> PyResult<Vec<Action>> {
             let v = Bound::new(py, View::new(view.clone()))?;
-            let out = self.obj.bind(py).call_method1(intern!(py, "decide"), (v,))?;
+            let out = self
+                .obj
+                .bind(py)
+                .call_method1(intern!(py, "decide"), (v,))?;
             actions_from_py(&out)
         });
         match decided {

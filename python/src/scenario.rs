@@ -32,7 +32,11 @@ impl Scenario {
     /// The control period of its policy, in seconds (30 when it names none).
     #[getter]
     fn policy_period_s(&self) -> f64 {
-        self.loaded.scenario.policy.as_ref().map_or(30.0, |p| p.period_s)
+        self.loaded
+            .scenario
+            .policy
+            .as_ref()
+            .map_or(30.0, |p| p.period_s)
     }
     /// The name of the policy the scenario names, if any.
     #[getter]
@@ -88,8 +92,8 @@ pub fn load_scenario(
 /// TOML text of a JSON document (a scenario given as a Python dict, dumped as JSON).
 #[pyfunction]
 pub fn toml_of_json(json: &str) -> PyResult<String> {
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| ScenarioError::new_err(format!("<dict>: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| ScenarioError::new_err(format!("<dict>: {e}")))?;
     let value = toml::Value::try_from(value)
         .map_err(|e| ScenarioError::new_err(format!("<dict>: not a TOML document: {e}")))?;
     if !value.is_table() {

@@ -97,9 +97,8 @@ impl Session {
             .name("reconf-session".into())
             .spawn(move || {
                 let sim = Simulation::from_loaded_with_policy(&loaded, Some(Box::new(policy)));
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    sim.try_run()
-                }));
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.try_run()));
                 let message = match result {
                     Ok(Ok(o)) => Ok(Output::of(&o, &loaded.resolved_toml())),
                     Ok(Err(stalled)) => Err(format!("{shown_thread}: {stalled}")),

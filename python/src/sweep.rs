@@ -68,11 +68,5 @@ pub fn sweep(py: Python<'_>, argv: Vec<String>) -> PyResult<(u64, u64, u64, u64,
             args.out.display()
         )));
     }
-    Ok((
-        r.runs,
-        r.collected.ok,
-        r.collected.failed,
-        r.ran,
-        r.skipped,
-    ))
+    Ok((r.runs, r.collected.ok, r.collected.failed, r.ran, r.skipped))
 }

@@ -219,11 +219,11 @@ impl View {
     fn __repr__(&self) -> String {
         let v = &*self.inner;
         format!(
-            "View(now_s={}, period_s={}, mode={:?}, nodes={}, vms={}, replicas={}, apps={}, \
+            "View(now_s={:?}, period_s={:?}, mode={}, nodes={}, vms={}, replicas={}, apps={}, \
              actions={})",
             v.now_s,
             v.period_s,
-            mode_name(v.mode),
+            q(mode_name(v.mode)),
             v.nodes.len(),
             v.vms.len(),
             v.replicas.len(),
@@ -282,6 +282,16 @@ element!(
     actions,
     api::ActionView
 );
+
+/// A string as Python's `repr` writes it: in single quotes, unless it holds one or needs
+/// escapes (a refusal's reason might).
+fn q(s: &str) -> String {
+    if s.contains('\'') || s.chars().any(|c| c == '\\' || c.is_control()) {
+        format!("{s:?}")
+    } else {
+        format!("'{s}'")
+    }
+}
 
 fn opt_id(id: Option<u32>) -> String {
     id.map_or("None".to_string(), |i| i.to_string())
@@ -365,11 +375,11 @@ impl NodeView {
     fn __repr__(&self) -> String {
         let n = self.get();
         format!(
-            "NodeView(id={}, name={:?}, state={:?}, cores={}, cpu_utilisation={:.3}, \
-             free_ram_mb={}, power_w={:.1}, vms={:?}, replica={})",
+            "NodeView(id={}, name={}, state={}, cores={:?}, cpu_utilisation={:.3}, \
+             free_ram_mb={:?}, power_w={:.1}, vms={:?}, replica={})",
             n.id.0,
-            n.name,
-            node_state_name(n.state),
+            q(&n.name),
+            q(node_state_name(n.state)),
             n.cores,
             n.cpu_utilisation,
             n.free_ram_mb,
@@ -447,10 +457,10 @@ impl VmView {
     fn __repr__(&self) -> String {
         let v = self.get();
         format!(
-            "VmView(id={}, name={:?}, alive={}, node={}, migrating_to={}, vcpus={}, ram_mb={}, \
-             cpu_cores_used={:.3}, replica={})",
+            "VmView(id={}, name={}, alive={}, node={}, migrating_to={}, vcpus={:?}, \
+             ram_mb={:?}, cpu_cores_used={:.3}, replica={})",
             v.id.0,
-            v.name,
+            q(&v.name),
             if v.alive { "True" } else { "False" },
             opt_id(v.node.map(|n| n.0)),
             opt_id(v.migrating_to.map(|n| n.0)),
@@ -513,13 +523,13 @@ impl ReplicaView {
     fn __repr__(&self) -> String {
         let r = self.get();
         format!(
-            "ReplicaView(id={}, name={:?}, app={}, tier={}, state={:?}, node={}, vm={}, \
+            "ReplicaView(id={}, name={}, app={}, tier={}, state={}, node={}, vm={}, \
              cpu_utilisation={:.3}, sessions={})",
             r.id.0,
-            r.name,
+            q(&r.name),
             r.tier.app.0,
             r.tier.tier,
-            replica_state_name(r.state),
+            q(replica_state_name(r.state)),
             opt_id(r.node.map(|n| n.0)),
             opt_id(r.vm.map(|v| v.0)),
             r.cpu_utilisation,
@@ -548,8 +558,11 @@ pub struct TierView {
 impl TierView {
     fn __repr__(&self) -> String {
         format!(
-            "TierView(app={}, tier={}, name={:?}, replicas={:?})",
-            self.app, self.tier, self.name, self.replicas
+            "TierView(app={}, tier={}, name={}, replicas={:?})",
+            self.app,
+            self.tier,
+            q(&self.name),
+            self.replicas
         )
     }
 }
@@ -608,12 +621,16 @@ impl AppView {
     fn __repr__(&self) -> String {
         let a = self.get();
         format!(
-            "AppView(id={}, name={:?}, tiers={:?}, clients={}, throughput_rps={:.1}, \
+            "AppView(id={}, name={}, tiers=[{}], clients={}, throughput_rps={:.1}, \
              mean_response_ms={:.1}, p95_response_ms={:.1}, failed_requests={}, \
-             sla_target_ms={})",
+             sla_target_ms={:?})",
             a.id.0,
-            a.name,
-            a.tiers.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            q(&a.name),
+            a.tiers
+                .iter()
+                .map(|t| q(&t.name))
+                .collect::<Vec<_>>()
+                .join(", "),
             a.clients,
             a.throughput_rps,
             a.mean_response_ms,
@@ -658,16 +675,16 @@ impl ActionView {
         let a = self.get();
         let action = action_to_py(py, &a.action)?.repr()?.to_string();
         Ok(format!(
-            "ActionView(id={}, action={}, started_s={}, ended_s={}, outcome={:?}{})",
+            "ActionView(id={}, action={}, started_s={:?}, ended_s={}, outcome={}{})",
             a.id.0,
             action,
             a.started_s,
-            a.ended_s.map_or("None".to_string(), |e| e.to_string()),
-            a.outcome.label(),
+            a.ended_s.map_or("None".to_string(), |e| format!("{e:?}")),
+            q(a.outcome.label()),
             if a.outcome.reason().is_empty() {
                 String::new()
             } else {
-                format!(", reason={:?}", a.outcome.reason())
+                format!(", reason={}", q(a.outcome.reason()))
             }
         ))
     }
