@@ -50,6 +50,8 @@ impl Policy for PyPolicy {
 
     fn decide(&mut self, view: &reconf_api::View) -> Vec<Action> {
         let decided = Python::attach(|py| -> PyResult<Vec<Action>> {
+            // Ctrl-C (KeyboardInterrupt) stops the run at the next control instant.
+            py.check_signals()?;
             let v = Bound::new(py, View::new(view.clone()))?;
             let out = self
                 .obj
