@@ -358,6 +358,16 @@ impl NodeView {
     fn power_w(&self) -> f64 {
         self.get().power_w
     }
+    /// Its power model: watts at 0, 10, ..., 100 % CPU utilisation (11 values; all zeros when
+    /// the backend does not know it).
+    #[getter]
+    fn power_curve_w(&self) -> Vec<f64> {
+        self.get().power_curve_w.to_vec()
+    }
+    /// Power at CPU utilisation `u` (clamped to 0..1), interpolated in `power_curve_w`, in W.
+    fn power_at_w(&self, u: f64) -> f64 {
+        self.get().power_at_w(u)
+    }
     /// Ids of the VMs on the node (virtualized), including those migrating away.
     #[getter]
     fn vms(&self) -> Vec<u32> {

@@ -49,6 +49,10 @@ def test_a_policy_sees_the_view_every_control_period(scenarios):
     assert sorted(vm for n in v.nodes for vm in n.vms) == list(range(len(v.vms)))
     assert v.node(0).vms == [vm.id for vm in v.vms]
     assert 0 < v.node(0).cpu_utilisation < 1
+    # The HP ML110 G5's SPECpower table.
+    curve = v.node(0).power_curve_w
+    assert len(curve) == 11 and curve[0] < curve[10]
+    assert v.node(0).power_at_w(0.05) == pytest.approx((curve[0] + curve[1]) / 2)
     app = v.apps[0]
     assert app.name == "rubis" and [t.name for t in app.tiers] == ["web", "app", "proxy", "db"]
     assert app.sla_target_ms == 500
