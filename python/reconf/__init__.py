@@ -10,7 +10,8 @@ Bad input raises :class:`ScenarioError` with the CLI's one-line message (file, l
 
 A policy is any object with ``decide(view) -> list of actions`` (see :class:`View` and the
 action classes :class:`PowerOn`, :class:`PowerOff`, :class:`StartReplica`,
-:class:`StopReplica`, :class:`Migrate`, :class:`Place`): ``reconf.run(scenario, policy=obj)``.
+:class:`StopReplica`, :class:`Migrate`, :class:`Place`, :class:`RestartReplica`,
+:class:`RestartVm`): ``reconf.run(scenario, policy=obj)``.
 
 The Gymnasium environment is :class:`reconf.gym.ReconfEnv`.
 """
@@ -19,12 +20,15 @@ from ._reconf import (
     VERSION,
     ActionView,
     AppView,
+    FailureView,
     Migrate,
     NodeView,
     Place,
     PowerOff,
     PowerOn,
     ReplicaView,
+    RestartReplica,
+    RestartVm,
     Scenario,
     ScenarioError,
     SimulationError,
@@ -42,12 +46,15 @@ __all__ = [
     "VERSION",
     "ActionView",
     "AppView",
+    "FailureView",
     "Migrate",
     "NodeView",
     "Place",
     "PowerOff",
     "PowerOn",
     "ReplicaView",
+    "RestartReplica",
+    "RestartVm",
     "RunResult",
     "Scenario",
     "ScenarioError",

@@ -20,6 +20,7 @@ entry                              meaning                                   bou
 ``node.<i>.on``                    1 if node ``i`` is on                     0..1
 ``node.<i>.transition``            1 if it is booting or shutting down       0..1
 ``node.<i>.cpu_utilisation``       busy share of its cores over the period   0..1
+``node.<i>.failed``                1 if it has crashed (not repaired yet)    0..1
 ``app.<a>.clients``                clients in the loop now                   0..inf
 ``app.<a>.throughput_rps``         completed requests per s over the period  0..inf
 ``app.<a>.mean_response_ratio``    mean response time / SLA target           0..inf
@@ -123,7 +124,12 @@ class ReconfEnv(gym.Env):
         self._tiers = [(t.app, t.tier) for a in first.apps for t in a.tiers]
         names = ["progress"]
         for n in first.nodes:
-            names += [f"node.{n.id}.on", f"node.{n.id}.transition", f"node.{n.id}.cpu_utilisation"]
+            names += [
+                f"node.{n.id}.on",
+                f"node.{n.id}.transition",
+                f"node.{n.id}.cpu_utilisation",
+                f"node.{n.id}.failed",
+            ]
         for a in first.apps:
             names += [
                 f"app.{a.id}.clients",
@@ -137,7 +143,7 @@ class ReconfEnv(gym.Env):
         self.observation_names = names
         high = np.full(len(names), np.inf, dtype=np.float32)
         high[0] = 1.0
-        high[1 : 1 + 3 * self._nodes] = 1.0
+        high[1 : 1 + 4 * self._nodes] = 1.0
         self.observation_space = spaces.Box(
             low=np.zeros(len(names), dtype=np.float32), high=high, dtype=np.float32
         )
@@ -168,6 +174,7 @@ class ReconfEnv(gym.Env):
                 1.0 if n.state == "on" else 0.0,
                 1.0 if n.state in ("booting", "shutting-down") else 0.0,
                 min(max(n.cpu_utilisation, 0.0), 1.0),
+                1.0 if n.state == "failed" else 0.0,
             ]
         for a in view.apps:
             target = a.sla_target_ms if a.sla_target_ms > 0 else 1.0

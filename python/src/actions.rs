@@ -77,6 +77,17 @@ action_class!(
     Place { vm: u32, node: u32 }
 );
 
+action_class!(
+    /// Start a failed replica again on `node` (powered on first if off) as a fresh server; it
+    /// keeps its id and name, not its sessions.
+    RestartReplica { replica: u32, node: u32 }
+);
+action_class!(
+    /// Start a VM lost in a node crash again from its disk image on `node` (powered on first if
+    /// off); its memory is gone.
+    RestartVm { vm: u32, node: u32 }
+);
+
 /// The Python object of an action.
 pub fn action_to_py<'py>(py: Python<'py>, a: &api::Action) -> PyResult<Bound<'py, PyAny>> {
     Ok(match *a {
@@ -105,6 +116,22 @@ pub fn action_to_py<'py>(py: Python<'py>, a: &api::Action) -> PyResult<Bound<'py
         api::Action::Place { vm, node } => Bound::new(
             py,
             Place {
+                vm: vm.0,
+                node: node.0,
+            },
+        )?
+        .into_any(),
+        api::Action::RestartReplica { replica, node } => Bound::new(
+            py,
+            RestartReplica {
+                replica: replica.0,
+                node: node.0,
+            },
+        )?
+        .into_any(),
+        api::Action::RestartVm { vm, node } => Bound::new(
+            py,
+            RestartVm {
                 vm: vm.0,
                 node: node.0,
             },
@@ -156,9 +183,23 @@ pub fn action_from_py(ob: &Bound<'_, PyAny>) -> PyResult<api::Action> {
             node: api::NodeId(a.node),
         });
     }
+    if let Ok(a) = ob.cast::<RestartReplica>() {
+        let a = a.get();
+        return Ok(api::Action::RestartReplica {
+            replica: api::ReplicaId(a.replica),
+            node: api::NodeId(a.node),
+        });
+    }
+    if let Ok(a) = ob.cast::<RestartVm>() {
+        let a = a.get();
+        return Ok(api::Action::RestartVm {
+            vm: api::VmId(a.vm),
+            node: api::NodeId(a.node),
+        });
+    }
     Err(PyTypeError::new_err(format!(
         "a policy returns reconf actions (PowerOn, PowerOff, StartReplica, StopReplica, \
-         Migrate, Place), not {}",
+         Migrate, Place, RestartReplica, RestartVm), not {}",
         ob.repr()
             .map_or_else(|_| "?".to_string(), |r| r.to_string())
     )))
@@ -183,5 +224,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StopReplica>()?;
     m.add_class::<Migrate>()?;
     m.add_class::<Place>()?;
+    m.add_class::<RestartReplica>()?;
+    m.add_class::<RestartVm>()?;
     Ok(())
 }

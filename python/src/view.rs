@@ -24,6 +24,7 @@ pub fn node_state_name(s: api::NodeState) -> &'static str {
         api::NodeState::Booting => "booting",
         api::NodeState::On => "on",
         api::NodeState::ShuttingDown => "shutting-down",
+        api::NodeState::Failed => "failed",
     }
 }
 
@@ -33,6 +34,7 @@ pub fn replica_state_name(s: api::ReplicaState) -> &'static str {
         api::ReplicaState::Active => "active",
         api::ReplicaState::Draining => "draining",
         api::ReplicaState::Stopped => "stopped",
+        api::ReplicaState::Failed => "failed",
     }
 }
 
@@ -42,9 +44,10 @@ fn replica_state_of(name: &str) -> PyResult<api::ReplicaState> {
         "active" => api::ReplicaState::Active,
         "draining" => api::ReplicaState::Draining,
         "stopped" => api::ReplicaState::Stopped,
+        "failed" => api::ReplicaState::Failed,
         _ => {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "unknown replica state {name:?} (starting, active, draining, stopped)"
+                "unknown replica state {name:?} (starting, active, draining, stopped, failed)"
             )))
         }
     })
@@ -141,6 +144,37 @@ impl View {
             })
             .collect()
     }
+    /// What failed since the previous view (each failure shown once; what is still down shows
+    /// in the states `"failed"`).
+    #[getter]
+    fn failures(&self) -> Vec<FailureView> {
+        self.inner
+            .failures
+            .iter()
+            .map(|f| {
+                let (kind, id) = match f.failed {
+                    api::Failed::Node(n) => ("node", n.0),
+                    api::Failed::Vm(v) => ("vm", v.0),
+                    api::Failed::Replica(r) => ("replica", r.0),
+                };
+                FailureView {
+                    kind,
+                    id,
+                    at_s: f.at_s,
+                }
+            })
+            .collect()
+    }
+    /// Replicas that are down now (crashed, not yet repaired or restarted).
+    fn failed_replicas(&self) -> Vec<ReplicaView> {
+        self.inner
+            .failed_replicas()
+            .map(|r| ReplicaView {
+                view: self.inner.clone(),
+                i: r.id.index(),
+            })
+            .collect()
+    }
     /// The node with id `id`.
     fn node(&self, id: usize) -> PyResult<NodeView> {
         let len = self.inner.nodes.len();
@@ -220,7 +254,7 @@ impl View {
         let v = &*self.inner;
         format!(
             "View(now_s={:?}, period_s={:?}, mode={}, nodes={}, vms={}, replicas={}, apps={}, \
-             actions={})",
+             actions={}, failures={})",
             v.now_s,
             v.period_s,
             q(mode_name(v.mode)),
@@ -228,7 +262,8 @@ impl View {
             v.vms.len(),
             v.replicas.len(),
             v.apps.len(),
-            v.actions.len()
+            v.actions.len(),
+            v.failures.len()
         )
     }
 }
@@ -307,7 +342,7 @@ impl NodeView {
     fn name(&self) -> &str {
         &self.get().name
     }
-    /// `"off"`, `"booting"`, `"on"` or `"shutting-down"`.
+    /// `"off"`, `"booting"`, `"on"`, `"shutting-down"` or `"failed"` (crashed).
     #[getter]
     fn state(&self) -> &'static str {
         node_state_name(self.get().state)
@@ -503,7 +538,7 @@ impl ReplicaView {
     fn tier(&self) -> u32 {
         self.get().tier.tier
     }
-    /// `"starting"`, `"active"`, `"draining"` or `"stopped"`.
+    /// `"starting"`, `"active"`, `"draining"`, `"stopped"` or `"failed"` (crashed).
     #[getter]
     fn state(&self) -> &'static str {
         replica_state_name(self.get().state)
@@ -544,6 +579,33 @@ impl ReplicaView {
             opt_id(r.vm.map(|v| v.0)),
             r.cpu_utilisation,
             r.sessions
+        )
+    }
+}
+
+/// One thing a fault broke, shown once, in the first view after it happened.
+#[pyclass(frozen, module = "reconf")]
+pub struct FailureView {
+    /// `"node"` (a node crashed), `"vm"` (a VM was lost with its node) or `"replica"` (a
+    /// replica's server went down).
+    #[pyo3(get)]
+    kind: &'static str,
+    /// The id of the node, VM or replica.
+    #[pyo3(get)]
+    id: u32,
+    /// When, in seconds since the start.
+    #[pyo3(get)]
+    at_s: f64,
+}
+
+#[pymethods]
+impl FailureView {
+    fn __repr__(&self) -> String {
+        format!(
+            "FailureView(kind={}, id={}, at_s={:?})",
+            q(self.kind),
+            self.id,
+            self.at_s
         )
     }
 }
@@ -708,6 +770,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ReplicaView>()?;
     m.add_class::<AppView>()?;
     m.add_class::<TierView>()?;
+    m.add_class::<FailureView>()?;
     m.add_class::<ActionView>()?;
     Ok(())
 }

@@ -16,8 +16,8 @@ SHORT = {"duration_s": 600}
 def test_the_environment_passes_gymnasiums_checker():
     env = ReconfEnv(SCENARIO, set=SHORT)
     check_env(env, skip_render_check=True)
-    # Observation layout: progress, 3 per node, 5 per app, 2 per tier.
-    assert env.observation_space.shape == (1 + 3 * 8 + 5 * 1 + 2 * 4,)
+    # Observation layout: progress, 4 per node, 5 per app, 2 per tier.
+    assert env.observation_space.shape == (1 + 4 * 8 + 5 * 1 + 2 * 4,)
     assert len(env.observation_names) == env.observation_space.shape[0]
     assert env.action_space.n == 1 + 2 * 4 + 2 * 8 == len(env.action_names)
 

@@ -77,6 +77,8 @@ def test_actions_are_values():
     assert repr(reconf.StopReplica(replica=4)) == "StopReplica(replica=4, drain=False)"
     assert repr(reconf.StartReplica(app=0, tier=1, node=2)) == "StartReplica(app=0, tier=1, node=2)"
     assert reconf.Place(vm=3, node=0).node == 0
+    assert repr(reconf.RestartReplica(replica=2, node=1)) == "RestartReplica(replica=2, node=1)"
+    assert reconf.RestartVm(vm=0, node=4) == reconf.RestartVm(vm=0, node=4)
 
 
 def test_a_refused_action_is_seen_with_its_reason(scenarios):
