@@ -125,3 +125,25 @@ def test_a_policy_that_never_acts_matches_a_run_without_actions(scenarios):
     noop = reconf.run(path, set={"duration_s": 600}, policy=Noop())
     static = reconf.run(path, set={"duration_s": 600, "policy.name": "static", "policy.params": {}})
     assert comparable(noop) == comparable(static)
+
+
+def test_a_policy_sees_faults(scenarios):
+    """Replica crashes show once each in `view.failures`, and as the state "failed" while down."""
+    seen, down = [], []
+
+    class Watch:
+        def decide(self, view):
+            seen.extend((f.kind, f.id, f.at_s, view.now_s) for f in view.failures)
+            down.extend((r.id, view.now_s) for r in view.failed_replicas())
+            assert all(r.state == "failed" for r in view.failed_replicas())
+            return []
+
+    reconf.run(
+        scenarios / "validation/availability.toml",
+        set={"duration_s": 20000, "warmup_s": 0, "report_interval_s": 1000},
+        policy=Watch(),
+    )
+    assert len(seen) > 5 and {k for k, *_ in seen} == {"replica"}
+    assert len({(i, at) for _, i, at, _ in seen}) == len(seen)  # each failure shown once
+    assert all(now - 30 <= at <= now for _, _, at, now in seen)  # in the first view after it
+    assert down and {i for i, _ in down} <= {0, 1, 2}
