@@ -383,7 +383,8 @@ node = "n-1"
     );
     assert!((out.summary.node_hours - 1600.0 / 3600.0).abs() < 1e-12);
     // The per-node rows say the same: 50% and 102 W for n-0 in every interval.
-    for r in out.nodes.iter().filter(|r| r.node == "n-0") {
+    let n0 = out.node_names.iter().position(|n| n == "n-0").unwrap() as u32;
+    for r in out.nodes.iter().filter(|r| r.node == n0) {
         assert!(
             (r.utilisation - 0.5).abs() < 1e-9 && (r.power_w - 102.0).abs() < 1e-6,
             "{r:?}"

@@ -165,6 +165,8 @@ struct Recorder {
     app_names: Vec<String>,
     tier_names: Vec<String>,
     timeseries: Vec<TimeseriesRow>,
+    /// The hosts' names, in the view's node order (what `NodeRow::node` indexes).
+    node_names: Vec<String>,
     nodes: Vec<NodeRow>,
     /// Per tier: sum of utilisation × period, and of periods.
     tier_util: Vec<(f64, f64)>,
@@ -213,18 +215,20 @@ impl Recorder {
             pdm: 0.0,
             unmet_demand_core_hours: 0.0,
         });
-        for n in &view.nodes {
+        if self.node_names.len() != view.nodes.len() {
+            self.node_names = view.nodes.iter().map(|n| n.name.clone()).collect();
+        }
+        for (k, n) in view.nodes.iter().enumerate() {
             self.nodes.push(NodeRow {
                 time_s: round_ms(view.now_s),
-                node: n.name.clone(),
+                node: k as u32,
                 state: match n.state {
                     reconf_api::NodeState::Off => "off",
                     reconf_api::NodeState::Booting => "booting",
                     reconf_api::NodeState::On => "on",
                     reconf_api::NodeState::ShuttingDown => "shutting-down",
                     reconf_api::NodeState::Failed => "failed",
-                }
-                .into(),
+                },
                 utilisation: n.cpu_utilisation,
                 power_w: 0.0,
             });
@@ -250,6 +254,7 @@ impl LiveRun {
             app_names: Vec::new(),
             tier_names: Vec::new(),
             timeseries: Vec::new(),
+            node_names: Vec::new(),
             nodes: Vec::new(),
             tier_util: Vec::new(),
             node_hours: 0.0,
@@ -364,6 +369,7 @@ impl LiveRun {
             tier_names: rec.tier_names.clone(),
             timeseries: rec.timeseries.clone(),
             actions: backend.action_rows(),
+            node_names: rec.node_names.clone(),
             nodes: rec.nodes.clone(),
             failures: None,
         }

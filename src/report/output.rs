@@ -237,9 +237,11 @@ pub struct ActionRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeRow {
     pub time_s: f64,
-    pub node: String,
+    /// Index of the node in [`RunOutput::node_names`] (a datacenter run has millions of rows:
+    /// no name per row).
+    pub node: u32,
     /// State at the end of the interval.
-    pub state: String,
+    pub state: &'static str,
     /// Busy share of its cores over the interval.
     pub utilisation: f64,
     /// Mean power over the interval, in W.
@@ -256,6 +258,8 @@ pub struct RunOutput {
     pub tier_names: Vec<String>,
     pub timeseries: Vec<TimeseriesRow>,
     pub actions: Vec<ActionRow>,
+    /// Node names, in node order: what [`NodeRow::node`] indexes.
+    pub node_names: Vec<String>,
     pub nodes: Vec<NodeRow>,
     /// `failures.csv`, a row per fault: present when the scenario has a `[faults]` section.
     pub failures: Option<Vec<FailureRow>>,
@@ -392,15 +396,18 @@ impl RunOutput {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["time_s", "node", "state", "utilisation", "power_w"])
             .expect("in-memory csv");
+        let mut field = String::new();
         for n in &self.nodes {
-            w.write_record([
-                fmt_f(n.time_s),
-                n.node.clone(),
-                n.state.clone(),
-                fmt_f(n.utilisation),
-                fmt_f(n.power_w),
-            ])
-            .expect("in-memory csv");
+            w.write_field(fmt_f_into(&mut field, n.time_s))
+                .expect("in-memory csv");
+            w.write_field(&self.node_names[n.node as usize])
+                .expect("in-memory csv");
+            w.write_field(n.state).expect("in-memory csv");
+            w.write_field(fmt_f_into(&mut field, n.utilisation))
+                .expect("in-memory csv");
+            w.write_field(fmt_f_into(&mut field, n.power_w))
+                .expect("in-memory csv");
+            w.write_record(None::<&[u8]>).expect("in-memory csv");
         }
         String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
     }
@@ -558,12 +565,24 @@ fn unsign_zeros(text: &str) -> String {
 /// Floats in the CSV: shortest round-trip representation (deterministic), no exponent noise
 /// for the common cases.
 fn fmt_f(x: f64) -> String {
+    let mut s = String::new();
+    fmt_f_into(&mut s, x);
+    s
+}
+
+/// Writes `x` into `buf` (cleared first) as [`fmt_f`] does, and returns it: whole numbers
+/// without a fraction, others in the shortest form that reads back exactly.
+fn fmt_f_into(buf: &mut String, x: f64) -> &str {
+    use std::fmt::Write;
+    buf.clear();
     let x = x + 0.0; // -0 is written 0
     if x == x.trunc() && x.abs() < 1e15 {
-        format!("{x:.0}")
+        // The integer path (`{:.0}` of a float takes the slow exact formatter).
+        buf.push_str(itoa::Buffer::new().format(x as i64));
     } else {
-        format!("{x}")
+        write!(buf, "{x}").expect("write to String");
     }
+    buf
 }
 
 #[cfg(test)]

@@ -94,8 +94,8 @@ impl Simulation {
             power_w += node_power;
             self.report.node_rows.push(NodeRow {
                 time_s: now.as_secs(),
-                node: node.name.clone(),
-                state: node.state.label().to_string(),
+                node: n as u32,
+                state: node.state.label(),
                 utilisation: ratio(b - b0, node.cores * dt_ns as f64),
                 power_w: node_power,
             });
@@ -304,6 +304,7 @@ impl Simulation {
             tier_names: names,
             timeseries: self.report.rows,
             actions,
+            node_names: self.cluster.nodes().iter().map(|n| n.name.clone()).collect(),
             nodes: self.report.node_rows,
             failures: with_faults.then(|| {
                 self.faults
