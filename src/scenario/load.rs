@@ -83,6 +83,7 @@ pub fn load_str(
             }),
         }
     })?;
+    check_scripted_trace_vms(&scenario, &vm_traces).map_err(locate)?;
     Ok(Loaded {
         scenario,
         mixes,
@@ -192,6 +193,34 @@ fn resolve_files(
         }
     }
     Ok(sc)
+}
+
+/// A scripted migration of a trace-driven VM names one of its group's VMs (known only once the
+/// traces are read).
+fn check_scripted_trace_vms(sc: &Scenario, traces: &[Arc<VmTraceSet>]) -> Result<(), Problem> {
+    use super::schema::ScriptedAction;
+    for (i, a) in sc.actions.iter().enumerate() {
+        let ScriptedAction::Migrate { vm, .. } = a else {
+            continue;
+        };
+        for (group, set) in sc.vms.iter().zip(traces) {
+            if !vm.starts_with(&format!("{}.", group.name)) {
+                continue;
+            }
+            let count = super::vms::vm_count(group, set.names.len()).unwrap_or(0);
+            if !super::vms::has_vm(group, &set.names, count, vm) {
+                let first = super::vms::vm_name(group, &set.names, 0);
+                return Err(Problem {
+                    path: format!("actions[{i}].vm"),
+                    message: format!(
+                        "no VM `{vm}` in group `{}`; its VMs are named like `{first}`",
+                        group.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads each group's traces (paths made absolute, contents' SHA-256 recorded; a recorded one

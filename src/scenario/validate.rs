@@ -425,7 +425,15 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
                         "migrate needs infrastructure.mode = \"virtualized\"",
                     ));
                 }
-                replica(format!("{ap}.vm"), vm)?;
+                // A replica's VM, or a trace-driven VM `<group>.<trace vm>` (whose trace
+                // names are checked when the trace is read, at load).
+                let trace_vm = sc
+                    .vms
+                    .iter()
+                    .any(|g| vm.strip_prefix(&g.name).is_some_and(|r| r.starts_with('.')));
+                if !trace_vm {
+                    replica(format!("{ap}.vm"), vm)?;
+                }
                 node(format!("{ap}.to"), to)?;
             }
         }

@@ -216,6 +216,39 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The name of VM `k` of group `group` whose trace has `trace_names`: `<group>.<trace vm>`, with
+/// `#r` for the r-th reuse of a trace (`repeat`).
+pub fn vm_name(group: &VmGroup, trace_names: &[String], k: usize) -> String {
+    let n = trace_names.len().max(1);
+    let (series, reuse) = (k % n, k / n);
+    if reuse == 0 {
+        format!("{}.{}", group.name, trace_names[series])
+    } else {
+        format!("{}.{}#{reuse}", group.name, trace_names[series])
+    }
+}
+
+/// Whether group `group` with `count` VMs over a trace of `trace_names` has a VM named `name`.
+pub fn has_vm(group: &VmGroup, trace_names: &[String], count: usize, name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(group.name.as_str())
+        .and_then(|r| r.strip_prefix('.'))
+    else {
+        return false;
+    };
+    let (trace_vm, reuse) = match rest.rsplit_once('#') {
+        Some((v, r)) => match r.parse::<usize>() {
+            Ok(r) if r > 0 => (v, r),
+            _ => return false,
+        },
+        None => (rest, 0),
+    };
+    trace_names
+        .iter()
+        .position(|t| t == trace_vm)
+        .is_some_and(|series| reuse * trace_names.len() + series < count)
+}
+
 /// How many VMs group `group` makes from a trace of `trace_vms` VMs, or why it cannot.
 pub fn vm_count(group: &VmGroup, trace_vms: usize) -> Result<usize, String> {
     match group.count {

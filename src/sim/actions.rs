@@ -319,7 +319,8 @@ impl Simulation {
                     .and_then(|s| match self.apps.server(s).host {
                         Host::Vm(v) => Some(v),
                         _ => None,
-                    });
+                    })
+                    .or_else(|| self.cluster.vm_by_name(vm));
                 let n = self.cluster.node_by_name(to);
                 let (Some(v), Some(n)) = (v, n) else {
                     return unknown(

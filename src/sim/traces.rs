@@ -76,14 +76,8 @@ impl Traces {
                         r.random_range(0..len.max(1))
                     }
                 };
-                let reuse = k / n_series;
-                let name = if reuse == 0 {
-                    format!("{}.{}", group.name, set.names[series])
-                } else {
-                    format!("{}.{}#{reuse}", group.name, set.names[series])
-                };
                 let vm = create(VmSpec {
-                    name,
+                    name: crate::scenario::vms::vm_name(group, &set.names, k),
                     vcpus: ty.vcpus,
                     ram_mb: ty.ram_mb,
                     dirty_mb_per_s: group.dirty_mb_per_s,

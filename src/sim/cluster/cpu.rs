@@ -11,6 +11,7 @@
 //! only for the node where a demand changed. In bare mode the load on a node uses
 //! `min(want, cores)` of it.
 
+use super::sla::SHORT_EPS;
 use super::{Cluster, ClusterHost, CpuSharing};
 use crate::engine::SimTime;
 use crate::model::maxmin::share_one;
@@ -138,7 +139,16 @@ impl Cluster {
                 let short = vm
                     .sla
                     .set(now, from, demand, granted_cores * speed, speed, migrating);
-                short.then_some(n)
+                // The simple model's penalty is CPU the migration uses on the source, not CPU
+                // the source fails to give: CloudSim counts the migrating VM's full share in
+                // its source's utilisation, so the penalty alone does not make the source
+                // violate (it still counts, VM side, in PDM).
+                let host_short = if migrating && simple && !vm.paused {
+                    demand - vm.share_cores * speed > SHORT_EPS
+                } else {
+                    short
+                };
+                host_short.then_some(n)
             }
         };
         let counted = vm.sla.counted_on;

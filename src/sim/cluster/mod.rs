@@ -150,6 +150,14 @@ impl Cluster {
         &self.vms[v as usize]
     }
 
+    /// The VM named `name` (a linear search: for scripted actions, not hot paths).
+    pub fn vm_by_name(&self, name: &str) -> Option<u32> {
+        self.vms
+            .iter()
+            .position(|v| v.name == name)
+            .map(|v| v as u32)
+    }
+
     pub fn node_by_name(&self, name: &str) -> Option<u32> {
         self.nodes
             .iter()
