@@ -48,7 +48,7 @@ pub fn run(args: &ScenarioArgs, seed: Option<u64>, out: &Path) -> ExitCode {
     if let Err(e) = crate::report::output::check_run_folder(out) {
         return input_error(&InputError::new("--out", e.to_string()));
     }
-    let output = match Simulation::from_loaded(&loaded).try_run() {
+    let output = match run_with_progress(Simulation::from_loaded(&loaded)) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {}: {e}", args.scenario.display());
@@ -82,7 +82,24 @@ p95 {:.1} ms, p99 {:.1} ms; SLA violations {:.2}%",
             100.0 * u.sla_violation_fraction
         )
     };
-    line(if s.apps.len() > 1 { "all: " } else { "" }, &s.users);
+    if !loaded.scenario.apps.is_empty() {
+        line(if s.apps.len() > 1 { "all: " } else { "" }, &s.users);
+    }
+    if !loaded.scenario.vms.is_empty() {
+        let d = &s.datacenter;
+        eprintln!(
+            "  energy {:.2} kWh, {} migrations, SLATAH {:.2}%, PDM {:.4}%, SLAV {:.5}%, ESV {:.6}, {} host shutdowns, {} VMs ended, unmet demand {:.1} core-hours",
+            s.energy_kwh,
+            s.migrations,
+            100.0 * d.slatah,
+            100.0 * d.pdm,
+            100.0 * d.slav,
+            d.esv,
+            d.host_shutdowns,
+            d.vms_ended,
+            d.unmet_demand_core_hours
+        );
+    }
     if s.apps.len() > 1 {
         for (name, u) in &s.apps {
             line(&format!("{name}: "), u);
@@ -90,4 +107,25 @@ p95 {:.1} ms, p99 {:.1} ms; SLA violations {:.2}%",
     }
     eprintln!("  results in {}", out.display());
     ExitCode::SUCCESS
+}
+
+/// Runs `sim`, with a progress bar in simulated time when standard error is a terminal (a
+/// datacenter day at scale takes seconds); the outputs do not depend on it.
+fn run_with_progress(
+    sim: Simulation,
+) -> Result<crate::report::RunOutput, crate::sim::Stalled> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return sim.try_run();
+    }
+    let bar = indicatif::ProgressBar::new(1000);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent}% of simulated time (eta {eta})",
+        )
+        .expect("static template"),
+    );
+    let out = sim.try_run_with_progress(200, |f| bar.set_position((f * 1000.0) as u64));
+    bar.finish_and_clear();
+    out
 }

@@ -115,9 +115,26 @@ impl Simulation {
     }
 
     /// Runs to the horizon; stops with [`Stalled`] if simulated time stands still.
-    pub fn try_run(mut self) -> Result<RunOutput, Stalled> {
+    pub fn try_run(self) -> Result<RunOutput, Stalled> {
+        self.try_run_with_progress(1, |_| {})
+    }
+
+    /// [`Simulation::try_run`] in `steps` equal slices of simulated time, calling `progress`
+    /// with the fraction done after each (a progress bar); the outputs are the same whatever
+    /// `steps` is.
+    pub fn try_run_with_progress(
+        mut self,
+        steps: u32,
+        mut progress: impl FnMut(f64),
+    ) -> Result<RunOutput, Stalled> {
         let wall = Instant::now();
-        self.try_run_until(self.horizon)?;
+        let steps = steps.max(1);
+        let horizon_ns = self.horizon.0;
+        for k in 1..=steps {
+            let until = SimTime((horizon_ns as u128 * k as u128 / steps as u128) as u64);
+            self.try_run_until(if k == steps { self.horizon } else { until })?;
+            progress(k as f64 / steps as f64);
+        }
         let end = self.horizon;
         if end > self.report.last {
             self.on_report(end);
