@@ -182,3 +182,21 @@ fn a_scripted_migration_of_an_unknown_trace_vm_is_refused_at_load() {
         "{err}"
     );
 }
+
+/// A VM that first fit cannot place (by nominal size) waits unplaced: its whole demand is unmet,
+/// counted in cores of its own vCPUs, and the host it did not get does not violate.
+#[test]
+fn an_unplaced_vm_counts_its_whole_demand_as_unmet() {
+    let (dir, text) = two_hosts_three_vms("");
+    // One host: a and b fill it, c has nowhere to go.
+    let text = text.replace("count = 2", "count = 1");
+    let s = run(&text, dir.path()).summary;
+    assert_eq!(s.datacenter.slatah, 0.0);
+    // c asks for 600 of its 1000-unit vCPU for 200 s.
+    close(
+        "unmet demand",
+        s.datacenter.unmet_demand_core_hours,
+        0.6 * 200.0 / 3600.0,
+    );
+    close("energy", s.energy_kwh, 190.0 * 200.0 / 3.6e6);
+}

@@ -80,7 +80,8 @@ pub struct DatacenterFigures {
     /// As CloudSim's "mean time before a VM migration" computes it: the mean duration of a
     /// migration (start to end), in seconds.
     pub mean_time_before_vm_migration_s: f64,
-    /// CPU the VMs asked for and did not get, in core-hours of the nodes they ran on.
+    /// CPU the VMs asked for and did not get, in core-hours of the nodes they ran on (of their
+    /// own vCPUs while not placed).
     pub unmet_demand_core_hours: f64,
     /// Trace-driven VMs ended because their demand fell to exactly 0 (`end_at_zero`).
     pub vms_ended: u64,

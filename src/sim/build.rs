@@ -366,26 +366,49 @@ impl Simulation {
     /// at theirs), and whose cores are fast enough for one of their vCPUs: CloudSim's
     /// `PowerVmAllocationPolicySimple`. A VM that fits nowhere stays unplaced (its demand unmet).
     fn place_first_fit(&mut self) {
+        use crate::sim::cluster::NodeState;
         let n_nodes = self.cluster.nodes().len();
         let mut nominal = vec![0.0; n_nodes];
+        let mut free_ram: Vec<f64> = (0..n_nodes as u32)
+            .map(|n| self.cluster.free_ram_mb(n))
+            .collect();
+        let free = |node: &crate::sim::cluster::Node, nominal: f64, ram: f64| {
+            if node.state == NodeState::On {
+                (node.cores * node.speed - nominal, ram)
+            } else {
+                (f64::NEG_INFINITY, f64::NEG_INFINITY)
+            }
+        };
+        let mut index = super::first_fit::FirstFit::new(
+            &(0..n_nodes)
+                .map(|n| free(self.cluster.node(n as u32), 0.0, free_ram[n]))
+                .collect::<Vec<_>>(),
+        );
         for v in 0..self.cluster.vms().len() as u32 {
             let vm = self.cluster.vm(v);
             if vm.node.is_some() || !vm.alive {
                 continue;
             }
             let (ram, vcpus) = (vm.ram_mb, vm.vcpus);
-            let chosen = (0..n_nodes as u32).find(|&n| {
-                let node = self.cluster.node(n);
+            // A replica's VM asks for its vCPUs' worth of each node's speed: no CPU bound for
+            // the filter, the exact test below decides.
+            let cpu_bound = vm.capacity.unwrap_or(0.0);
+            let chosen = index.first(cpu_bound, ram, |n| {
+                let node = self.cluster.node(n as u32);
                 let cpu = vm.cpu_max(node.speed);
-                node.state == crate::sim::cluster::NodeState::On
-                    && self.cluster.free_ram_mb(n) + 1e-9 >= ram
-                    && nominal[n as usize] + cpu <= node.cores * node.speed + 1e-9
+                node.state == NodeState::On
+                    && free_ram[n] + 1e-9 >= ram
+                    && nominal[n] + cpu <= node.cores * node.speed + 1e-9
                     && cpu / vcpus <= node.speed + 1e-9
             });
             if let Some(n) = chosen {
-                nominal[n as usize] += vm.cpu_max(self.cluster.node(n).speed);
-                self.with_cluster(|c, h| c.place(SimTime::ZERO, v, n, h))
+                let n32 = n as u32;
+                nominal[n] += vm.cpu_max(self.cluster.node(n32).speed);
+                self.with_cluster(|c, h| c.place(SimTime::ZERO, v, n32, h))
                     .expect("checked: the VM fits");
+                free_ram[n] = self.cluster.free_ram_mb(n32);
+                let (c, r) = free(self.cluster.node(n32), nominal[n], free_ram[n]);
+                index.update(n, c, r);
             }
         }
     }

@@ -5,7 +5,20 @@ use super::apps::{Host, ServerState};
 use super::cluster::NodeState;
 use super::Simulation;
 
+/// See [`Simulation::check_invariants_after_event`].
+pub(super) const FULL_CHECK_MAX: usize = 2_000;
+
 impl Simulation {
+    /// After an event that changed the world: the full check costs O(VMs + nodes), so it runs
+    /// after every such event in a cluster of at most [`FULL_CHECK_MAX`] VMs and nodes (every
+    /// request-level scenario and every test), and at each report only in a datacenter (where
+    /// thousands of migrations would make it quadratic).
+    pub(super) fn check_invariants_after_event(&self) {
+        if self.cluster.vms().len() + self.cluster.nodes().len() <= FULL_CHECK_MAX {
+            self.check_invariants();
+        }
+    }
+
     pub(super) fn check_invariants(&self) {
         if let Err(e) = self.invariants() {
             panic!("simulator invariant violated: {e}");

@@ -23,6 +23,7 @@ pub(crate) mod cluster;
 mod control;
 pub mod events;
 mod faults;
+mod first_fit;
 mod invariants;
 mod loads;
 mod output;
@@ -216,28 +217,28 @@ impl Simulation {
             Event::WarmupEnd => self.on_warmup_end(now),
             Event::Scripted { index } => {
                 self.on_scripted(now, index as usize);
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::Cluster(event) => {
                 self.on_cluster_event(now, event);
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::ReplicaReady { server, epoch } => {
                 self.on_replica_ready(now, server, epoch);
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::DrainTimeout { server } => {
                 let (apps, mut env) = self.split();
                 apps.on_drain_timeout(now, server, &mut env);
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::Control => {
                 self.on_control(now);
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::InitialPlacement => {
                 self.decide(now);
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::TraceUpdate { group } => {
                 let mut host = self.apps.cluster_host(&mut self.q, &self.vm_loads);
@@ -245,11 +246,11 @@ impl Simulation {
                 if next < self.horizon {
                     self.q.schedule(next, Event::TraceUpdate { group });
                 }
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
             Event::Fault(event) => {
                 self.on_fault_event(now, event.unpack());
-                self.check_invariants();
+                self.check_invariants_after_event();
             }
         }
         if self.apps.has_stopped() {

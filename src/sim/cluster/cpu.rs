@@ -119,10 +119,12 @@ impl Cluster {
         let vm = &mut self.vms[v as usize];
         let short_on = match vm.node {
             None => {
-                // Not placed: whatever it asks for is unmet (counted in CPU units; it has no
-                // node whose cores to count it in).
-                let demand = vm.demand_cpu(1.0);
-                vm.sla.set(now, from, demand, 0.0, 0.0, false);
+                // Not placed: whatever it asks for is unmet, counted in cores of its own vCPUs
+                // (it has no node whose cores to count it in): a trace VM's vCPU is its
+                // capacity over its vCPUs, a replica's the reference core.
+                let speed = vm.capacity.map_or(1.0, |c| c / vm.vcpus);
+                let demand = vm.demand_cpu(speed);
+                vm.sla.set(now, from, demand, 0.0, speed, false);
                 None
             }
             Some(n) => {
