@@ -231,8 +231,15 @@ fn read_vm_traces(
     base_dir: &Path,
 ) -> Result<Vec<Arc<VmTraceSet>>, (InputError, Option<String>)> {
     let mut out = Vec::new();
+    let seed = sc.seed;
     for (g, group) in sc.vms.iter_mut().enumerate() {
-        let field = format!("vms[{g}].trace.file");
+        let mut field = format!("vms[{g}].trace.file");
+        if !group.trace.by_seed.is_empty() {
+            let n = group.trace.by_seed.len() as u64;
+            let k = (seed.wrapping_sub(1) % n) as usize;
+            group.trace.file = std::mem::take(&mut group.trace.by_seed)[k].clone();
+            field = format!("vms[{g}].trace.by_seed[{k}]");
+        }
         let path = absolute(base_dir, &group.trace.file);
         let shown = path.display().to_string();
         let bytes = std::fs::read(&path).map_err(|e| {

@@ -83,6 +83,12 @@ fn one() -> f64 {
 pub struct VmTrace {
     /// CSV file, relative to the scenario file's folder.
     pub file: String,
+    /// Traces as replicates: a run of seed `s` reads the `((s - 1) mod n)`-th of these files
+    /// instead of `file` (seed 1 the first), so that a sweep over seeds 1..=n runs every trace
+    /// once and pairs the configurations trace by trace (CloudSim's ten PlanetLab days: see
+    /// `scenarios/sweeps/planetlab.toml`). The resolved scenario names the file read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_seed: Vec<String>,
     /// `planetlab`: one row per VM, `vm,u0,u1,...` with CPU utilisation in percent (0-100) at
     /// regular intervals (the repacked PlanetLab days in `data/planetlab/`). `long`: rows
     /// `vm,time_s,cpu_fraction` (0-1), a VM's rows in increasing time (Azure, Google or Alibaba
@@ -180,6 +186,12 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
         }
         if group.count == Some(0) {
             return problem(format!("{p}.count"), "must be at least 1".into());
+        }
+        if let Some(k) = group.trace.by_seed.iter().position(|f| f.trim().is_empty()) {
+            return problem(
+                format!("{p}.trace.by_seed[{k}]"),
+                "must name a file".into(),
+            );
         }
         if !(group.trace.interval_s.is_finite() && group.trace.interval_s >= 1e-3) {
             return problem(
