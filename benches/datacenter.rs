@@ -54,7 +54,9 @@ fn scale(c: &mut Criterion) {
             format!("infrastructure.nodes.1.count={hosts}"),
         ];
         g.throughput(Throughput::Elements(vms * 288));
-        g.bench_function(format!("{vms}_vms_24h"), |b| b.iter(|| load_and_run(&path, &sets)));
+        g.bench_function(format!("{vms}_vms_24h"), |b| {
+            b.iter(|| load_and_run(&path, &sets))
+        });
     }
     g.finish();
 }

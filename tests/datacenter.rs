@@ -85,7 +85,11 @@ fn cloudsim_metrics_of_two_hosts_and_three_vms_match_the_hand_computation() {
     let out = run(&text, dir.path());
     let s = &out.summary;
     assert_eq!(s.migrations, 1);
-    close("mean migration time", s.datacenter.mean_time_before_vm_migration_s, 8.0);
+    close(
+        "mean migration time",
+        s.datacenter.mean_time_before_vm_migration_s,
+        8.0,
+    );
     // Active: h-0 for 200 s, h-1 until c has left (108 s); violating: h-0 from 100 s on.
     let slatah = 100.0 / 308.0;
     close("slatah", s.datacenter.slatah, slatah);

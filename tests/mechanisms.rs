@@ -522,9 +522,10 @@ fn a_migration_to_an_off_node_boots_it_and_starts_once_it_is_on() {
     assert_eq!(refused.len(), 1, "{:?}", out.actions);
     assert!(refused[0].reason.contains("RAM"), "{:?}", refused[0]);
     assert!(!out.actions.iter().any(|a| a.kind == "power-on"));
+    let tiny = out.node_names.iter().position(|n| n == "tiny-0").unwrap() as u32;
     assert!(out
         .nodes
         .iter()
-        .filter(|n| n.node == "tiny-0")
+        .filter(|n| n.node == tiny)
         .all(|n| n.state == "off"));
 }

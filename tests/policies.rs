@@ -196,7 +196,7 @@ fn the_view_measures_cpu_as_a_probe_would() {
             let row = out
                 .nodes
                 .iter()
-                .find(|r| r.time_s == v.now_s && r.node == n.name)
+                .find(|r| r.time_s == v.now_s && out.node_names[r.node as usize] == n.name)
                 .expect("a node row at each control instant");
             assert!(
                 (row.utilisation - n.cpu_utilisation).abs() < 1e-9,

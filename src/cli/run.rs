@@ -111,9 +111,7 @@ p95 {:.1} ms, p99 {:.1} ms; SLA violations {:.2}%",
 
 /// Runs `sim`, with a progress bar in simulated time when standard error is a terminal (a
 /// datacenter day at scale takes seconds); the outputs do not depend on it.
-fn run_with_progress(
-    sim: Simulation,
-) -> Result<crate::report::RunOutput, crate::sim::Stalled> {
+fn run_with_progress(sim: Simulation) -> Result<crate::report::RunOutput, crate::sim::Stalled> {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return sim.try_run();

@@ -188,10 +188,7 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
             return problem(format!("{p}.count"), "must be at least 1".into());
         }
         if let Some(k) = group.trace.by_seed.iter().position(|f| f.trim().is_empty()) {
-            return problem(
-                format!("{p}.trace.by_seed[{k}]"),
-                "must name a file".into(),
-            );
+            return problem(format!("{p}.trace.by_seed[{k}]"), "must name a file".into());
         }
         if !(group.trace.interval_s.is_finite() && group.trace.interval_s >= 1e-3) {
             return problem(

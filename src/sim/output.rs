@@ -304,7 +304,12 @@ impl Simulation {
             tier_names: names,
             timeseries: self.report.rows,
             actions,
-            node_names: self.cluster.nodes().iter().map(|n| n.name.clone()).collect(),
+            node_names: self
+                .cluster
+                .nodes()
+                .iter()
+                .map(|n| n.name.clone())
+                .collect(),
             nodes: self.report.node_rows,
             failures: with_faults.then(|| {
                 self.faults
