@@ -79,7 +79,7 @@ fn a_node_crash_loses_its_vms_replicas_requests_and_sessions_and_draws_nothing()
     let after: Vec<_> = out
         .nodes
         .iter()
-        .filter(|n| n.node == "node-1" && n.time_s > 1500.0)
+        .filter(|n| out.node_names[n.node as usize] == "node-1" && n.time_s > 1500.0)
         .collect();
     assert!(!after.is_empty());
     for n in after {
