@@ -88,12 +88,13 @@ p95 {:.1} ms, p99 {:.1} ms; SLA violations {:.2}%",
     if !loaded.scenario.vms.is_empty() {
         let d = &s.datacenter;
         eprintln!(
-            "  energy {:.2} kWh, {} migrations, SLATAH {:.2}%, PDM {:.4}%, SLAV {:.5}%, ESV {:.6}, {} host shutdowns, {} VMs ended, unmet demand {:.1} core-hours",
+            "  energy {:.2} kWh, {} migrations, SLATAH {:.3e}, PDM {:.3e}, SLAV {:.3e}, ESV {:.3e}, \
+             {} host shutdowns, {} VMs ended, unmet demand {:.1} core-hours",
             s.energy_kwh,
             s.migrations,
-            100.0 * d.slatah,
-            100.0 * d.pdm,
-            100.0 * d.slav,
+            d.slatah,
+            d.pdm,
+            d.slav,
             d.esv,
             d.host_shutdowns,
             d.vms_ended,
