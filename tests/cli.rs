@@ -1,35 +1,8 @@
 //! The `reconf` command: outputs, exit codes, and bad input reported as one clear line.
 
-use common::{reconf, stderr};
+use common::{file, reconf, stderr, SMALL};
 mod common;
 use std::path::Path;
-
-/// Writes `text` as `name` in `dir` and returns its path as a string.
-fn file(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
-
-const SMALL: &str = r#"
-name = "small"
-duration_s = 120
-
-[[apps]]
-name = "shop"
-
-[apps.clients]
-mix = "bidding"
-profile = { kind = "constant", value = 50 }
-
-[[apps.tiers]]
-name = "web"
-demand = { dist = "exponential", mean_ms = 2 }
-
-[[apps.tiers]]
-name = "db"
-demand = { dist = "exponential", mean_ms = 4 }
-"#;
 
 #[test]
 fn run_writes_the_three_files_and_a_resolved_scenario_that_replays_identically() {

@@ -1,36 +1,10 @@
 //! Regression tests of issue 11 (hardening): each case found by trying reconf as an attacker or
 //! a careless user would, at the level of the `reconf` command.
 
-use common::{reconf, stderr};
+use common::{file, reconf, stderr, SMALL};
 mod common;
 use std::path::Path;
 use std::process::Command;
-
-fn file(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
-
-const SMALL: &str = r#"
-name = "small"
-duration_s = 120
-
-[[apps]]
-name = "shop"
-
-[apps.clients]
-mix = "bidding"
-profile = { kind = "constant", value = 50 }
-
-[[apps.tiers]]
-name = "web"
-demand = { dist = "exponential", mean_ms = 2 }
-
-[[apps.tiers]]
-name = "db"
-demand = { dist = "exponential", mean_ms = 4 }
-"#;
 
 /// Bad input: exit code 2, one line containing each of `expect`, no panic.
 fn assert_rejected(dir: &Path, args: &[&str], expect: &[&str]) -> String {

@@ -59,3 +59,31 @@ pub fn comparable_json(text: &str) -> serde_json::Value {
     }
     v
 }
+
+/// Writes `text` as `name` in `dir` and returns its path as a string.
+pub fn file(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// A small valid scenario (one two-tier application, 2 minutes) for the command-line tests.
+pub const SMALL: &str = r#"
+name = "small"
+duration_s = 120
+
+[[apps]]
+name = "shop"
+
+[apps.clients]
+mix = "bidding"
+profile = { kind = "constant", value = 50 }
+
+[[apps.tiers]]
+name = "web"
+demand = { dist = "exponential", mean_ms = 2 }
+
+[[apps.tiers]]
+name = "db"
+demand = { dist = "exponential", mean_ms = 4 }
+"#;
