@@ -5,7 +5,10 @@
 use reconf::live::backend::{AppSpec, Backend, Config};
 use reconf::live::Clock;
 use reconf::live::{DomainInfo, DomainState, HostInfo, HvError, Hypervisor, MigrateOptions};
-use reconf_api::{Action, AppId, NodeId, NodeState, Outcome, ReplicaState, TierRef, VmId};
+use reconf_api::{
+    Action, AppId, Failed, FailureView, NodeId, NodeState, Outcome, ReplicaId, ReplicaState,
+    TierRef, VmId,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -508,11 +511,13 @@ fn replicas_start_and_stop_and_nodes_power_off_and_on() {
 }
 
 #[test]
-fn a_vanished_domain_is_a_stopped_replica_and_an_unreachable_host_is_off() {
+fn a_vanished_domain_is_a_failed_replica_and_an_unreachable_host_is_failed_each_shown_once() {
     let (fake, mut b) = setup();
     sample_at(&mut b, 0.0);
     let v = view_at(&mut b, 1.0);
+    assert!(v.failures.is_empty());
     let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    let web = v.vms.iter().find(|x| x.name == "rubis-web-0").unwrap().id;
     // Removed behind reconf's back between the view and the action: the action fails.
     fake.hosts.lock().unwrap()[0]
         .1
@@ -529,15 +534,187 @@ fn a_vanished_domain_is_a_stopped_replica_and_an_unreachable_host_is_off() {
     let v = view_at(&mut b, 2.0);
     assert!(matches!(&v.actions[0].outcome, Outcome::Failed(r) if r.contains("no domain")));
     assert!(!v.vm(app).alive);
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Failed);
     assert_eq!(
-        v.replica(reconf_api::ReplicaId(app.0)).state,
-        ReplicaState::Stopped
+        v.failures,
+        [
+            FailureView {
+                failed: Failed::Vm(app),
+                at_s: 2.0
+            },
+            FailureView {
+                failed: Failed::Replica(ReplicaId(app.0)),
+                at_s: 2.0
+            },
+        ]
     );
-    // Host 1 stops answering: shown off; host 0 is unaffected.
-    fake.hosts.lock().unwrap()[1].2 = false;
+    // Shown once; still failed in the states.
     let v = view_at(&mut b, 3.0);
-    assert_eq!(v.nodes[1].state, NodeState::Off);
+    assert!(v.failures.is_empty());
+    assert_eq!(v.failed_replicas().count(), 1);
+    // Host 0 stops answering: failed, and rubis-web-0 with it; host 1 is unaffected.
+    fake.hosts.lock().unwrap()[0].2 = false;
+    let v = view_at(&mut b, 4.0);
+    assert_eq!(v.nodes[0].state, NodeState::Failed);
+    assert_eq!(v.nodes[1].state, NodeState::On);
+    assert!(v.nodes[0].vms.is_empty());
+    assert_eq!(
+        v.failures,
+        [
+            FailureView {
+                failed: Failed::Node(NodeId(0)),
+                at_s: 4.0
+            },
+            FailureView {
+                failed: Failed::Vm(web),
+                at_s: 4.0
+            },
+            FailureView {
+                failed: Failed::Replica(ReplicaId(web.0)),
+                at_s: 4.0
+            },
+        ]
+    );
+    assert_eq!(v.replica(ReplicaId(web.0)).state, ReplicaState::Failed);
+    let v = view_at(&mut b, 5.0);
+    assert!(v.failures.is_empty());
+    assert_eq!(v.nodes[0].state, NodeState::Failed);
+    // Nothing can be done on a failed node.
+    exec_at(&mut b, 5.0, Action::PowerOff { node: NodeId(0) });
+    // It answers again with rubis-web-0 still running: on, the replica repaired in place;
+    // rubis-app-0 stays failed (its domain is gone).
+    fake.hosts.lock().unwrap()[0].2 = true;
+    let v = view_at(&mut b, 6.0);
+    assert_eq!(
+        v.actions.last().unwrap().outcome,
+        Outcome::Refused("node is failed, not on".into())
+    );
     assert_eq!(v.nodes[0].state, NodeState::On);
+    assert!(v.failures.is_empty());
+    assert_eq!(v.replica(ReplicaId(web.0)).state, ReplicaState::Active);
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Failed);
+    let rows = b.failure_rows();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (
+            rows[0].kind.as_str(),
+            rows[0].target.as_str(),
+            rows[0].cause.as_str()
+        ),
+        ("vm", "rubis-app-0", "domain undefined outside reconf")
+    );
+    assert_eq!(
+        (rows[0].repaired_s, rows[0].service_restored_s),
+        (None, None)
+    );
+    assert_eq!(
+        (
+            rows[1].kind.as_str(),
+            rows[1].target.as_str(),
+            rows[1].vms_lost
+        ),
+        ("node", "node-0", 1)
+    );
+    assert_eq!(rows[1].replicas_lost, "rubis-web-0");
+    assert_eq!(rows[1].time_s, 4.0);
+    assert_eq!(rows[1].repaired_s, Some(6.0));
+    assert_eq!(rows[1].service_restored_s, Some(6.0));
+    assert_eq!((b.totals.repairs, b.totals.nodes_repaired), (1, 1));
+    assert_eq!(b.totals.repair_time_s, 2.0);
+}
+
+#[test]
+fn a_failed_replica_is_restarted_from_its_template_keeping_its_id_and_name() {
+    let (fake, mut b) = setup();
+    sample_at(&mut b, 0.0);
+    let v = view_at(&mut b, 1.0);
+    let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
+    let web = v.vms.iter().find(|x| x.name == "rubis-web-0").unwrap().id;
+    // Refused while it has not failed.
+    exec_at(
+        &mut b,
+        1.0,
+        Action::RestartVm {
+            vm: app,
+            node: NodeId(1),
+        },
+    );
+    // Destroyed behind reconf's back: still defined on node 0, not running.
+    {
+        let mut hosts = fake.hosts.lock().unwrap();
+        let d = hosts[0]
+            .1
+            .iter_mut()
+            .find(|d| d.name == "rubis-app-0")
+            .unwrap();
+        d.state = DomainState::Inactive;
+    }
+    let v = view_at(&mut b, 2.0);
+    assert_eq!(
+        v.actions[0].outcome,
+        Outcome::Refused("the VM was not lost in a crash".into())
+    );
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Failed);
+    assert_eq!(b.failure_rows()[0].cause, "domain stopped outside reconf");
+    // The repair policy's choice: node 1 (the most RAM free), from the VM's image.
+    let mut repair = reconf_policies::build(
+        "repair",
+        &BTreeMap::new(),
+        &reconf_api::PolicyContext { seed: 1 },
+    )
+    .unwrap();
+    let actions = repair.decide(&v);
+    assert_eq!(
+        actions,
+        [Action::RestartVm {
+            vm: app,
+            node: NodeId(1)
+        }]
+    );
+    // Refusals in the simulator's words.
+    exec_at(
+        &mut b,
+        2.0,
+        Action::RestartReplica {
+            replica: ReplicaId(web.0),
+            node: NodeId(1),
+        },
+    );
+    let a = exec_at(&mut b, 2.0, actions[0].clone());
+    exec_at(
+        &mut b,
+        2.0,
+        Action::RestartReplica {
+            replica: ReplicaId(app.0),
+            node: NodeId(1),
+        },
+    );
+    wait(&mut b);
+    let v = view_at(&mut b, 3.0);
+    let outcomes: Vec<&Outcome> = v.actions.iter().map(|x| &x.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            &Outcome::Refused("the replica has not failed".into()),
+            &Outcome::Done,
+            &Outcome::Refused("its replica is being restarted already".into()),
+        ]
+    );
+    assert_eq!(v.actions[1].id, a);
+    // Back under its own id and name on node 1; its old definition on node 0 is gone.
+    assert_eq!(fake.names(0), ["rubis-web-0", "other"]);
+    assert_eq!(fake.names(1), ["rubis-app-0"]);
+    let v = view_at(&mut b, 4.0);
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Active);
+    assert_eq!(v.vm(app).node, Some(NodeId(1)));
+    assert!(v.vm(app).alive);
+    assert_eq!(v.vms.len(), 2, "no new VM: the same id");
+    assert!(v.failures.is_empty());
+    let rows = b.failure_rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].repaired_s, None, "not repaired in place");
+    assert_eq!(rows[0].service_restored_s, Some(2.0));
+    assert_eq!((b.totals.repairs, b.totals.repair_time_s), (1, 0.0));
 }
 
 #[test]
@@ -576,7 +753,7 @@ fn setup_quick() -> (Arc<Fake>, Backend) {
 }
 
 #[test]
-fn a_host_that_hangs_is_waited_for_briefly_then_shown_off_with_its_vms_and_back_when_it_answers() {
+fn a_host_that_hangs_is_waited_for_briefly_then_failed_with_its_vms_and_back_when_it_answers() {
     let (fake, mut b) = setup_quick();
     sample_at(&mut b, 0.0);
     view_at(&mut b, 2.0);
@@ -590,11 +767,15 @@ fn a_host_that_hangs_is_waited_for_briefly_then_shown_off_with_its_vms_and_back_
         NodeState::On,
         "not yet past the call timeout"
     );
-    // Past the call timeout (10 s since the call): unknown, shown off, its VMs still there.
+    assert!(v.failures.is_empty());
+    // Past the call timeout (10 s since the call): lost, shown failed, its VMs lost with it.
     let v = view_at(&mut b, 14.5);
-    assert_eq!(v.nodes[0].state, NodeState::Off);
-    assert_eq!(v.nodes[0].vms.len(), 2, "unknown is not empty");
-    assert!(v.vms.iter().all(|x| x.alive && x.node == Some(NodeId(0))));
+    assert_eq!(v.nodes[0].state, NodeState::Failed);
+    assert!(v.nodes[0].vms.is_empty());
+    assert!(v.vms.iter().all(|x| !x.alive));
+    assert!(v.replicas.iter().all(|r| r.state == ReplicaState::Failed));
+    assert_eq!(v.failures.len(), 1 + 2 * 2, "{:?}", v.failures);
+    assert_eq!(v.failures[0].failed, Failed::Node(NodeId(0)));
     assert_eq!(v.nodes[1].state, NodeState::On);
     // Nothing goes to or from it meanwhile.
     let app = v.vms.iter().find(|x| x.name == "rubis-app-0").unwrap().id;
@@ -603,28 +784,40 @@ fn a_host_that_hangs_is_waited_for_briefly_then_shown_off_with_its_vms_and_back_
         14.5,
         Action::Migrate {
             vm: app,
-            to: NodeId(1),
+            to: NodeId(0),
         },
     );
     let v = view_at(&mut b, 16.0);
     assert_eq!(
         v.actions[0].outcome,
-        Outcome::Refused("the VM's host does not answer".into())
+        Outcome::Refused("the VM no longer exists".into())
     );
-    // It answers again: on, with its VMs.
+    assert!(v.failures.is_empty(), "each failure shown once");
+    // It answers again: on, with its VMs, their replicas repaired in place.
     fake.hung.lock().unwrap().clear();
     let v = view_at(&mut b, 18.0);
     assert_eq!(v.nodes[0].state, NodeState::On);
     assert_eq!(v.nodes[0].vms.len(), 2);
+    assert!(v.replicas.iter().all(|r| r.state == ReplicaState::Active));
+    let rows = b.failure_rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].time_s, rows[0].vms_lost), (14.5, 2));
+    assert_eq!(rows[0].repaired_s, Some(18.0));
+    assert_eq!(rows[0].service_restored_s, Some(18.0));
 }
 
 #[test]
-fn a_host_whose_domains_cannot_be_listed_is_unknown_not_empty() {
+fn a_host_whose_domains_cannot_be_listed_is_failed_not_empty_of_running_vms() {
     let (fake, mut b) = setup_quick();
     sample_at(&mut b, 0.0);
     fake.unlistable.lock().unwrap().push(0);
     let v = view_at(&mut b, 2.0);
-    assert_eq!(v.nodes[0].state, NodeState::Off);
+    assert_eq!(v.nodes[0].state, NodeState::Failed);
+    assert!(v.replicas.iter().all(|r| r.state == ReplicaState::Failed));
+    // Not a stop: its replicas are not `stopped`, and come back with it.
+    fake.unlistable.lock().unwrap().clear();
+    let v = view_at(&mut b, 3.0);
+    assert_eq!(v.nodes[0].state, NodeState::On);
     assert_eq!(v.nodes[0].vms.len(), 2);
     assert!(v.replicas.iter().all(|r| r.state == ReplicaState::Active));
 }

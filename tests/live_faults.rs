@@ -211,6 +211,7 @@ fn assert_consistent_files(out: &Path, log: &str) -> Vec<Vec<String>> {
         names,
         [
             "actions.csv",
+            "failures.csv",
             "nodes.csv",
             "scenario.toml",
             "summary.json",
@@ -309,9 +310,9 @@ fn kill_daemon(test: &str, h: usize, at_the_paused_instant: bool) {
         let outcome = &actions[0][6];
         assert!(outcome == "done" || outcome == "failed", "{actions:?}");
         assert_eq!(on, usize::from(outcome == "done"), "{actions:?}\n{log}");
-        // While its daemon was down the host was shown off (unknown), never on and empty.
+        // While its daemon was down the host was shown failed, never on and empty.
         assert!(
-            host_states(out, h).iter().any(|s| s == "off"),
+            host_states(out, h).iter().any(|s| s == "failed"),
             "{:?}",
             host_states(out, h)
         );
@@ -422,9 +423,21 @@ fn a_daemon_stopped_for_20_s_mid_migration() {
             assert_eq!(actions.len(), 1);
             assert_eq!(on, usize::from(actions[0][6] == "done"), "{actions:?}");
             let states = host_states(out, 0);
-            let off = states.iter().filter(|s| *s == "off").count();
-            // Shown off once its calls had waited the call timeout (5 s), for most of the 20 s.
-            assert!((10..=20).contains(&off), "{off} periods off: {states:?}");
+            let failed = states.iter().filter(|s| *s == "failed").count();
+            // Shown failed once its calls had waited the call timeout (5 s), for most of the 20 s.
+            assert!(
+                (10..=20).contains(&failed),
+                "{failed} periods failed: {states:?}"
+            );
+            // One fault, the host's, repaired when it answered again.
+            let failures = std::fs::read_to_string(out.join("failures.csv")).unwrap();
+            let rows: Vec<&str> = failures.lines().skip(1).collect();
+            assert_eq!(rows.len(), 1, "{failures}");
+            assert!(
+                rows[0].contains(",node,host-0,connection lost,"),
+                "{failures}"
+            );
+            assert!(!rows[0].ends_with(",,"), "repaired: {failures}");
             assert_eq!(states.last().map(String::as_str), Some("on"), "{states:?}");
         },
     );
@@ -495,6 +508,104 @@ fn a_migration_to_a_powered_off_host_powers_it_on_and_migrates_once_it_answers()
     }));
     restart_daemons();
     clean(&self::hv(&uris), VM);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn a_guest_destroyed_mid_run_is_restarted_by_repair_and_the_failure_and_repair_recorded() {
+    // `virsh destroy` behind reconf's back: the replica is failed at the next period, `repair`
+    // restarts it from its tier's template (the domain left defined is undefined first), and
+    // failures.csv and summary.json say so.
+    let test =
+        "a_guest_destroyed_mid_run_is_restarted_by_repair_and_the_failure_and_repair_recorded";
+    let Some(uris) = uris(test) else {
+        return;
+    };
+    let hv = hv(&uris);
+    clean(&hv, VM);
+    let template = root().join("tests/data/libvirt/qemu-vm.xml");
+    let xml = std::fs::read_to_string(&template).unwrap();
+    hv.start(0, &instantiate_template(&xml, VM)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("scenarios/live/faults.toml")).unwrap();
+    let head = &base[..base.find("[[actions]]").unwrap()];
+    let tail = &base[base.find("[[apps]]").unwrap()..];
+    // The [live] table ends where [[actions]] began: the template belongs to it.
+    let scenario = format!(
+        "{head}templates = {{ \"rubis.app\" = \"{}\" }}\n\n[policy]\nname = \"repair\"\nperiod_s = 1\n\n{tail}",
+        template.display()
+    );
+    let path = dir.path().join("repair.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let out = dir.path().join("out");
+    let t = Instant::now();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let run = Command::new(env!("CARGO_BIN_EXE_reconf"))
+            .arg("live")
+            .arg(&path)
+            .args(["--uri", &uris[0], "--uri", &uris[1], "--duration-s", "12"])
+            .arg("--out")
+            .arg(&out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        let destroyed = Command::new("virsh")
+            .args(["-c", &uris[0], "destroy", VM])
+            .output()
+            .unwrap();
+        assert!(
+            destroyed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&destroyed.stderr)
+        );
+        let destroyed_s = t.elapsed().as_secs_f64();
+        let (code, log) = finish(run);
+        eprintln!("{test}: destroyed at {destroyed_s:.1} s\n{log}");
+        assert_eq!(code, Some(0), "{log}");
+        // Running again, defined on exactly one host.
+        assert_one_running_copy(&hv, VM, &log);
+        let actions = assert_consistent_files(&out, &log);
+        let rows: Vec<(&str, &str, &str)> = actions
+            .iter()
+            .map(|a| (a[3].as_str(), a[4].as_str(), a[6].as_str()))
+            .collect();
+        assert_eq!(rows, [("restart-vm", VM, "done")], "{actions:?}\n{log}");
+        let failures = std::fs::read_to_string(out.join("failures.csv")).unwrap();
+        let lines: Vec<Vec<&str>> = failures
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert_eq!(lines.len(), 1, "{failures}");
+        let row = &lines[0];
+        assert_eq!(
+            &row[1..6],
+            ["vm", VM, "domain stopped outside reconf", "1", VM],
+            "{failures}"
+        );
+        let (failed_s, restored_s): (f64, f64) = (row[0].parse().unwrap(), row[9].parse().unwrap());
+        // Seen at the first period after the destroy; back once the restart ran.
+        assert!(failed_s > 3.0 && failed_s < destroyed_s + 2.5, "{failures}");
+        assert!(
+            restored_s >= failed_s && restored_s < failed_s + 5.0,
+            "{failures}"
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let faults = &summary; // the fault figures are top-level keys
+        assert_eq!(faults["failures"], 1, "{summary}");
+        assert_eq!(faults["repairs"], 1, "{summary}");
+        let mttr = faults["mean_time_to_repair_s"].as_f64().unwrap();
+        assert!((mttr - (restored_s - failed_s)).abs() < 0.01, "{summary}");
+        let availability = faults["tier_availability"]["rubis.app"].as_f64().unwrap();
+        assert!(availability > 0.5 && availability < 1.0, "{summary}");
+    }));
+    clean(&self::hv(&uris), VM);
+    eprintln!("{test}: {:.1} s", t.elapsed().as_secs_f64());
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

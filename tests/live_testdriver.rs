@@ -11,7 +11,10 @@ use reconf::live::backend::{AppSpec, Backend, Config};
 use reconf::live::virt::Libvirt;
 use reconf::live::Clock;
 use reconf::live::{Hypervisor, MigrateOptions};
-use reconf_api::{Action, AppId, NodeId, NodeState, Outcome, ReplicaState, TierRef, View};
+use reconf_api::{
+    Action, AppId, Failed, FailureView, NodeId, NodeState, Outcome, ReplicaId, ReplicaState,
+    TierRef, View,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -250,8 +253,8 @@ fn a_lost_connection_fails_the_migration_and_the_vm_stays_on_its_source() {
     assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![0]);
     assert_eq!(
         v.nodes[1].state,
-        NodeState::Off,
-        "an unreachable host is shown off"
+        NodeState::Failed,
+        "a host whose connection is lost is failed"
     );
     assert_eq!(v.nodes[0].state, NodeState::On);
     // A source lost mid-run: the action fails, nothing panics.
@@ -267,6 +270,132 @@ fn a_lost_connection_fails_the_migration_and_the_vm_stays_on_its_source() {
     b.drain(Duration::from_secs(10), || false);
     let v = view_at(&mut b, 0.3);
     assert!(v.actions.iter().all(|a| a.outcome != Outcome::InProgress));
+}
+
+#[test]
+fn repair_restarts_a_vanished_domain_and_the_vms_of_a_lost_host_from_the_template_elsewhere() {
+    let (hv, _) = setup(&["node0.xml", "node1.xml"]);
+    // A manual clock: the failures' times are exact.
+    let mut b = Backend::new(hv.clone(), config(2), Clock::manual());
+    let mut repair = reconf_policies::build(
+        "repair",
+        &BTreeMap::new(),
+        &reconf_api::PolicyContext { seed: 1 },
+    )
+    .unwrap();
+    sample_at(&mut b, 0.0);
+    let v = view_at(&mut b, 0.1);
+    let app = vm(&v, "rubis-app-0");
+    assert!(v.failures.is_empty());
+    assert!(repair.decide(&v).is_empty(), "nothing failed");
+    // Destroyed and undefined behind reconf's back.
+    hv.stop(0, "rubis-app-0", Duration::ZERO).unwrap();
+    let v = view_at(&mut b, 0.2);
+    assert_eq!(
+        v.failures,
+        [
+            FailureView {
+                failed: Failed::Vm(app),
+                at_s: 0.2
+            },
+            FailureView {
+                failed: Failed::Replica(ReplicaId(app.0)),
+                at_s: 0.2
+            },
+        ]
+    );
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Failed);
+    assert!(!v.vm(app).alive);
+    // node-1 (empty) has more RAM free than node-0 (web and an unmanaged domain).
+    let actions = repair.decide(&v);
+    assert_eq!(
+        actions,
+        [Action::RestartVm {
+            vm: app,
+            node: NodeId(1)
+        }]
+    );
+    exec_at(&mut b, 0.2, actions[0].clone());
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.3);
+    assert_eq!(v.actions.len(), 1);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert!(v.failures.is_empty(), "shown once");
+    // Back from the template: the same id and name, on node-1 only, 256 MiB.
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Active);
+    assert_eq!(v.vm(app).node, Some(NodeId(1)));
+    assert!((v.vm(app).ram_mb - 256.0 * 1.048576).abs() < 1e-6);
+    assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![1]);
+    assert_eq!(names(&hv, 1), ["rubis-app-0"]);
+    // node-1's connection is lost: failed, the replica lost with it; repair brings it back
+    // on node-0, the only host left.
+    hv.disconnect(1);
+    let v = view_at(&mut b, 0.4);
+    assert_eq!(v.nodes[1].state, NodeState::Failed);
+    assert_eq!(
+        v.failures,
+        [
+            FailureView {
+                failed: Failed::Node(NodeId(1)),
+                at_s: 0.4
+            },
+            FailureView {
+                failed: Failed::Vm(app),
+                at_s: 0.4
+            },
+            FailureView {
+                failed: Failed::Replica(ReplicaId(app.0)),
+                at_s: 0.4
+            },
+        ]
+    );
+    let actions = repair.decide(&v);
+    assert_eq!(
+        actions,
+        [Action::RestartVm {
+            vm: app,
+            node: NodeId(0)
+        }]
+    );
+    exec_at(&mut b, 0.4, actions[0].clone());
+    b.drain(Duration::from_secs(10), || false);
+    let v = view_at(&mut b, 0.5);
+    assert_eq!(v.actions[0].outcome, Outcome::Done);
+    assert_eq!(v.replica(ReplicaId(app.0)).state, ReplicaState::Active);
+    assert_eq!(v.vm(app).node, Some(NodeId(0)));
+    assert_eq!(hosts_of(&hv, "rubis-app-0"), vec![0]);
+    assert_eq!(v.nodes[1].state, NodeState::Failed, "still lost");
+    // Each fault once in failures.csv, with what it took and when service came back.
+    let rows = b.failure_rows();
+    let got: Vec<(&str, &str, &str, u64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.kind.as_str(),
+                r.target.as_str(),
+                r.cause.as_str(),
+                r.vms_lost,
+                r.replicas_lost.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "vm",
+                "rubis-app-0",
+                "domain undefined outside reconf",
+                1,
+                "rubis-app-0"
+            ),
+            ("node", "node-1", "connection lost", 1, "rubis-app-0"),
+        ]
+    );
+    assert_eq!((rows[0].time_s, rows[1].time_s), (0.2, 0.4));
+    assert!(rows.iter().all(|r| r.service_restored_s.is_some()));
+    assert_eq!(rows[1].repaired_s, None, "node-1 never answered again");
+    assert_eq!(b.totals.repairs, 2);
 }
 
 #[test]
@@ -683,6 +812,7 @@ fn reconf_live_on_a_full_disk_warns_once_retries_and_leaves_no_temporaries() {
             names,
             [
                 "actions.csv",
+                "failures.csv",
                 "nodes.csv",
                 "scenario.toml",
                 "summary.json",

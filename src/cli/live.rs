@@ -240,6 +240,11 @@ pub fn live(args: &LiveArgs) -> ExitCode {
         s.migrations, s.migration_time_s, s.replicas_started, s.replicas_stopped,
         s.actions_refused, s.actions_failed
     );
+    eprintln!(
+        "  {} failure(s) noticed, {} replica(s) back after one",
+        s.faults.failures.unwrap_or(0),
+        s.faults.repairs.unwrap_or(0)
+    );
     eprintln!("  results in {}", args.out.display());
     match interrupt.exit_code() {
         Some(code) => ExitCode::from(code),

@@ -13,8 +13,8 @@
 //!
 //! The control loop never waits on a host for longer than it chooses ([`Backend::refresh`]):
 //! every hypervisor call runs on a worker thread (see [`hosts`]), a host that does not answer
-//! in time is shown `off` (unknown: its VMs keep their last known place and figures) and asked
-//! again at the next period. Impossible actions are refused at once with the simulator's
+//! in time is lost (`failed`, its VMs lost with it; see [`faults`]) and asked again at the next
+//! period. Impossible actions are refused at once with the simulator's
 //! words; possible ones run on worker threads (a migration takes seconds) and end as done or
 //! failed, seen by the policy in a later view. Whatever fails, a VM runs on exactly one host:
 //! libvirt aborts an incomplete pre-copy migration with the VM still running on its source, and
@@ -26,6 +26,7 @@
 //!
 //! Units: libvirt reports KiB; the view uses the scenario's MB (10^6 bytes).
 
+mod faults;
 mod hosts;
 
 use super::clock::Clock;
@@ -108,6 +109,8 @@ struct Vm {
     /// When its last action ended: listings asked for before then may predate its outcome,
     /// and say nothing about where it is.
     settled_s: f64,
+    /// Lost to a fault (its domain gone behind reconf's back, or its host lost), not back yet.
+    lost: Option<faults::Loss>,
 }
 
 /// A power-on under way.
@@ -144,6 +147,9 @@ struct Node {
     used: HashMap<String, f64>,
     /// A warning that it does not answer was printed (and not yet its return).
     warned: bool,
+    /// Lost (it stopped answering when it was expected to): the index of its fault record,
+    /// until it answers again.
+    failed: Option<usize>,
 }
 
 /// An action and what became of it.
@@ -191,6 +197,12 @@ pub struct Totals {
     pub replicas_stopped: u64,
     pub actions_refused: u64,
     pub actions_failed: u64,
+    /// Replica outages that ended (back active: restarted, or found running again).
+    pub repairs: u64,
+    /// Their summed length, from the fault to the replica's return, in seconds.
+    pub repair_time_s: f64,
+    /// Lost hosts that answered again.
+    pub nodes_repaired: u64,
 }
 
 type WorkerResult = (usize, f64, Result<Done, String>);
@@ -231,6 +243,11 @@ pub struct Backend {
     twice: HashSet<String>,
     clock: Clock,
     pub totals: Totals,
+    /// Every fault noticed, as rows of `failures.csv`, with how many of the replicas each took
+    /// down are not back yet.
+    faults: Vec<faults::Fault>,
+    /// What failed since the previous view (shown once).
+    new_failures: Vec<reconf_api::FailureView>,
 }
 
 impl Backend {
@@ -269,6 +286,8 @@ impl Backend {
             twice: HashSet::new(),
             clock,
             totals: Totals::default(),
+            faults: Vec::new(),
+            new_failures: Vec::new(),
         }
     }
 
@@ -293,14 +312,17 @@ impl Backend {
             .unwrap_or_else(|| format!("node#{n}"))
     }
 
-    /// State of node `n` as the policy sees it. A host that does not answer is shown `off`:
-    /// nothing can be placed on it, and its VMs keep their last known figures.
+    /// State of node `n` as the policy sees it. A host that stopped answering when it should
+    /// (not powered off, booting or shutting down by reconf) is `failed` until it answers again
+    /// (see [`faults`]); one not answering yet, or marked unusable, is `off`.
     fn node_state(&self, n: usize) -> NodeState {
         let node = &self.nodes[n];
         if node.boot.is_some() {
             NodeState::Booting
         } else if node.shutting_down {
             NodeState::ShuttingDown
+        } else if node.failed.is_some() {
+            NodeState::Failed
         } else if !node.usable || !node.reachable {
             NodeState::Off
         } else {
@@ -404,6 +426,9 @@ impl Backend {
                     v.starting = false;
                     v.alive = false;
                 }
+            }
+            (Action::RestartReplica { .. } | Action::RestartVm { .. }, r) => {
+                self.restart_ended(vm.expect("a restarted VM"), end_s, r.is_ok());
             }
             (Action::StopReplica { .. }, Ok(_)) => {
                 let v = &mut self.vms[vm.expect("a stopped VM")];
@@ -584,12 +609,14 @@ impl Backend {
             replicas,
             apps,
             actions,
-            failures: Vec::new(),
+            failures: std::mem::take(&mut self.new_failures),
         }
     }
 
     fn replica_state(&self, v: &Vm) -> ReplicaState {
-        if !v.alive {
+        if !v.alive && v.lost.is_some() {
+            ReplicaState::Failed
+        } else if !v.alive {
             ReplicaState::Stopped
         } else if v.starting {
             ReplicaState::Starting
@@ -679,9 +706,10 @@ impl Backend {
             Action::Migrate { vm, to } => self.check_migrate(*vm, *to),
             // Every domain reconf sees already runs somewhere.
             Action::Place { .. } => Err("every VM is already placed (live VMs are domains)".into()),
-            Action::RestartReplica { .. } | Action::RestartVm { .. } => {
-                Err("restarting a failed replica is not supported by the live backend yet".into())
+            Action::RestartReplica { replica, node } => {
+                self.check_restart(replica.index(), *node, false)
             }
+            Action::RestartVm { vm, node } => self.check_restart(vm.index(), *node, true),
         };
         if let Err(reason) = checked {
             return self.refuse(a, reason);
@@ -707,9 +735,9 @@ impl Backend {
             Action::StartReplica { tier, node } => self.start(a, tier, node.index()),
             Action::StopReplica { replica, .. } => self.stop(a, replica.index()),
             Action::Migrate { vm, to } => self.migrate(a, vm.index(), to.index()),
-            Action::Place { .. } | Action::RestartReplica { .. } | Action::RestartVm { .. } => {
-                unreachable!("refused above")
-            }
+            Action::RestartReplica { replica: r, node } => self.restart(a, r.index(), node.index()),
+            Action::RestartVm { vm, node } => self.restart(a, vm.index(), node.index()),
+            Action::Place { .. } => unreachable!("refused above"),
         }
         ActionId(a as u32)
     }
@@ -1000,6 +1028,7 @@ impl Backend {
             cores_used: 0.0,
             warned_twice: false,
             settled_s: 0.0,
+            lost: None,
         });
         self.actions[a].vm = Some(v);
         self.actions[a].target = name;
@@ -1047,6 +1076,7 @@ impl Backend {
                     }
                 }
                 Action::StartReplica { .. } => self.launch_start(a),
+                Action::RestartReplica { .. } | Action::RestartVm { .. } => self.launch_restart(a),
                 _ => {}
             }
         }

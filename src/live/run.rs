@@ -170,6 +170,8 @@ struct Recorder {
     nodes: Vec<NodeRow>,
     /// Per tier: sum of utilisation × period, and of periods.
     tier_util: Vec<(f64, f64)>,
+    /// Per tier: the time it had at least one active replica, in seconds.
+    tier_up_s: Vec<f64>,
     node_hours: f64,
 }
 
@@ -191,13 +193,21 @@ impl Recorder {
                 util.push(u);
                 self.tier_util[k].0 += u * view.period_s;
                 self.tier_util[k].1 += view.period_s;
+                if !active.is_empty() {
+                    self.tier_up_s[k] += view.period_s;
+                }
                 k += 1;
             }
         }
         let up = view
             .nodes
             .iter()
-            .filter(|n| n.state != reconf_api::NodeState::Off)
+            .filter(|n| {
+                !matches!(
+                    n.state,
+                    reconf_api::NodeState::Off | reconf_api::NodeState::Failed
+                )
+            })
             .count();
         self.node_hours += up as f64 * view.period_s / 3600.0;
         self.timeseries.push(TimeseriesRow {
@@ -257,6 +267,7 @@ impl LiveRun {
             node_names: Vec::new(),
             nodes: Vec::new(),
             tier_util: Vec::new(),
+            tier_up_s: Vec::new(),
             node_hours: 0.0,
         };
         let period_s = self.period.as_secs_f64();
@@ -288,6 +299,7 @@ impl LiveRun {
                     for t in &a.tiers {
                         rec.tier_names.push(format!("{}.{}", a.name, t.name));
                         rec.tier_util.push((0.0, 0.0));
+                        rec.tier_up_s.push(0.0);
                     }
                 }
             }
@@ -334,6 +346,13 @@ impl LiveRun {
             .zip(&rec.tier_util)
             .map(|(n, (s, p))| (n.clone(), if *p > 0.0 { s / p } else { 0.0 }))
             .collect();
+        // The fraction of the views' time each tier had an active replica (1 before any).
+        let tier_availability = rec
+            .tier_names
+            .iter()
+            .zip(rec.tier_util.iter().zip(&rec.tier_up_s))
+            .map(|(n, ((_, p), up))| (n.clone(), if *p > 0.0 { up / p } else { 1.0 }))
+            .collect();
         RunOutput {
             summary: Summary {
                 scenario: self.scenario_name.clone(),
@@ -353,7 +372,7 @@ impl LiveRun {
                 replicas_stopped: t.replicas_stopped,
                 actions_refused: t.actions_refused,
                 actions_failed: t.actions_failed,
-                faults: Default::default(),
+                faults: backend.fault_figures(tier_availability),
                 node_hours: rec.node_hours,
                 energy_kwh: 0.0,
                 datacenter: Default::default(),
@@ -371,7 +390,8 @@ impl LiveRun {
             actions: backend.action_rows(),
             node_names: rec.node_names.clone(),
             nodes: rec.nodes.clone(),
-            failures: None,
+            // A live run always watches for faults: `failures.csv` is written, if empty.
+            failures: Some(backend.failure_rows()),
         }
     }
 }

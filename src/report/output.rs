@@ -37,7 +37,8 @@ pub struct Summary {
     /// Actions refused (impossible when asked for) and failed (could not complete).
     pub actions_refused: u64,
     pub actions_failed: u64,
-    /// Faults and repairs (present when the scenario has a `[faults]` section).
+    /// Faults and repairs (present when the scenario has a `[faults]` section, and in every
+    /// `reconf live` run, which notices the faults of real hosts).
     #[serde(flatten)]
     pub faults: FaultFigures,
     /// Hours of nodes not off (booting, on or shutting down), summed over nodes.
@@ -87,7 +88,7 @@ pub struct DatacenterFigures {
     pub vms_ended: u64,
 }
 
-/// Faults and repairs over the run; every key is absent for a scenario without faults.
+/// Faults and repairs over the run; every key is absent for a simulated scenario without faults.
 #[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct FaultFigures {
     /// Faults that struck: node crashes (one per node, a fault group's counting each of its
@@ -262,7 +263,8 @@ pub struct RunOutput {
     /// Node names, in node order: what [`NodeRow::node`] indexes.
     pub node_names: Vec<String>,
     pub nodes: Vec<NodeRow>,
-    /// `failures.csv`, a row per fault: present when the scenario has a `[faults]` section.
+    /// `failures.csv`, a row per fault: present when the scenario has a `[faults]` section, and
+    /// for every `reconf live` run.
     pub failures: Option<Vec<FailureRow>>,
 }
 
@@ -270,7 +272,7 @@ pub struct RunOutput {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FailureRow {
     pub time_s: f64,
-    /// `node` or `replica` (a server process).
+    /// `node`, `replica` (a server process), or `vm` (live: a domain gone behind reconf's back).
     pub kind: String,
     pub target: String,
     /// `random`, `scripted`, or the fault group's name.

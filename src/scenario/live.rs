@@ -13,7 +13,9 @@ pub struct Live {
     /// Domain XML template of each tier, keyed `app.tier` (e.g. `"rubis.app" =
     /// "templates/app.xml"`), relative to the scenario file. `start-replica` defines and starts
     /// a domain from it, with its `<name>` replaced by `<app>-<tier>-<k>` and its `<uuid>`
-    /// removed (libvirt makes a fresh one). A tier without a template cannot grow.
+    /// removed (libvirt makes a fresh one); `restart-replica` and `restart-vm` define a failed
+    /// replica's domain again from it, under its own name. A tier without a template cannot
+    /// grow nor be repaired.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
     /// Where the migration data goes, given to libvirt as the migration URI (e.g.
@@ -32,8 +34,8 @@ pub struct Live {
     #[serde(default)]
     pub migration_timeout_s: f64,
     /// Seconds a host may take to answer libvirt: one that has not answered for this long (a
-    /// stopped or hung daemon, a host cut off) is shown off to the policy, and asked again at
-    /// every period. Also the keepalive of every connection (a silent daemon's connection is
+    /// stopped or hung daemon, a host cut off) is lost, shown failed to the policy with its VMs
+    /// lost, and asked again at every period. Also the keepalive of every connection (a silent daemon's connection is
     /// closed after about this long) and the longest wait for a host at start.
     #[serde(default = "default_call_timeout_s")]
     pub call_timeout_s: f64,

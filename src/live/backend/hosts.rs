@@ -3,9 +3,10 @@
 //! - **Polls on worker threads.** Each refresh asks every host (one call in flight per host at
 //!   most) on its own thread, and waits for the answers up to a deadline of its choosing. An
 //!   answer that comes later is taken at the next refresh. A host whose call failed, or has
-//!   been waiting for longer than `call_timeout`, is *unknown*: shown off, its VMs kept where
-//!   they were last seen with their last figures (never "dead", never "empty"), and asked again
-//!   at every refresh until it answers.
+//!   been waiting for longer than `call_timeout`, is *unknown*: when reconf powered it off,
+//!   boots it or shuts it down, that is expected (its VMs kept where they were last seen);
+//!   otherwise it is lost (see [`super::faults`]). Either way it is asked again at every
+//!   refresh until it answers.
 //! - **CPU over the time that really passed.** Each counter read is stamped when its answer
 //!   came; a delta is divided by the time between its two reads, so a host back from an outage
 //!   gives the mean over the outage, not the outage's CPU time squeezed into one period.
@@ -138,6 +139,10 @@ impl Backend {
         if node.warned {
             eprintln!("host {} answers again", self.hv.label(h));
         }
+        if node.failed.is_some() {
+            self.node_answers_again(h, at_s);
+        }
+        let node = &mut self.nodes[h];
         node.warned = false;
         node.info = Some(info);
         node.reachable = true;
@@ -146,20 +151,26 @@ impl Backend {
         node.used = used;
     }
 
-    /// Host `h` cannot tell what it runs now: shown off; what it was last seen running is
-    /// kept (its VMs still run there as far as anyone knows), and so are its counter marks.
+    /// Host `h` cannot tell what it runs now. Expected of a node reconf powers off, boots or
+    /// shuts down (shown as such); otherwise the host is lost: failed until it answers again,
+    /// its VMs lost with it (see [`super::faults`]). Its last listing and counter marks are
+    /// kept, to tell what comes back.
     fn mark_unknown(&mut self, h: usize, why: &str) {
+        let now = self.clock.now_s();
         let node = &mut self.nodes[h];
-        let expected = node.dark || node.boot.is_some() || node.shutting_down;
+        let expected = node.dark || node.boot.is_some() || node.shutting_down || !node.usable;
         if !node.warned && !expected {
             eprintln!(
-                "warning: host {} {why}: shown off until it answers",
+                "warning: host {} {why}: shown failed, its VMs lost, until it answers",
                 self.hv.label(h)
             );
             node.warned = true;
         }
         node.reachable = false;
         node.cpu = 0.0;
+        if !expected {
+            self.fail_node(h, now);
+        }
     }
 
     /// Power-on commands that ended, nodes whose host answers after theirs, boots that took too
@@ -265,11 +276,17 @@ impl Backend {
                 cores_used: 0.0,
                 warned_twice: false,
                 settled_s: 0.0,
+                lost: None,
             });
         }
         let mut twice_now = HashSet::new();
+        let now = self.clock.now_s();
         for i in 0..self.vms.len() {
             let name = self.vms[i].name.clone();
+            // A restart decides where it is (its old host may answer again with a copy).
+            if self.vms[i].starting && self.vms[i].lost.is_some() {
+                continue;
+            }
             // A listing asked for before its last action ended may show the VM where it was:
             // wait for fresher ones.
             let settled = self.vms[i].settled_s;
@@ -295,6 +312,26 @@ impl Backend {
                 .filter(|c| c.1 == DomainState::Running)
                 .map(|c| c.0)
                 .collect();
+            if !self.vms[i].alive && !copies.is_empty() && self.vms[i].lost.is_some() {
+                // Found running again (its host is back, or someone started it).
+                self.restore_vm(i, now, true);
+            }
+            let v = &self.vms[i];
+            let quiet = v.migrating_to.is_none() && !v.starting && !v.stopping;
+            if running.is_empty() && v.alive && quiet {
+                if self.nodes[v.node].failed.is_some() {
+                    self.lose_vm(i, now, "connection lost");
+                } else if copies.is_empty() && self.nodes[v.node].reachable {
+                    // Its host answers, and lists it inactive, or not at all.
+                    let defined = self.nodes[v.node].domains.iter().any(|d| d.name == name);
+                    let cause = if defined {
+                        "domain stopped outside reconf"
+                    } else {
+                        "domain undefined outside reconf"
+                    };
+                    self.lose_vm(i, now, cause);
+                }
+            }
             let v = &mut self.vms[i];
             if !running.is_empty() {
                 if !running.contains(&v.node) {
