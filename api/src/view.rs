@@ -115,6 +115,9 @@ pub struct NodeView {
     pub vms: Vec<VmId>,
     /// The replica on the node (bare), starting or running.
     pub replica: Option<ReplicaId>,
+    /// VMs whose checkpoint copy the node holds (it is their backup): their RAM is taken here
+    /// (deducted from `free_ram_mb`), and the node cannot be powered off while it holds any.
+    pub backups: Vec<VmId>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -142,6 +145,10 @@ pub struct VmView {
     /// is unmet demand). A trace VM's demand is its trace's current utilisation × `cpu_max`.
     pub cpu_demand: f64,
     pub cpu_granted: f64,
+    /// The node holding its checkpoint copy, when continuous checkpointing protects it now: if
+    /// its node crashes it resumes there from its last checkpoint. `None`: not protected (no
+    /// checkpointing, no backup found yet, or just after a failover).
+    pub backup: Option<NodeId>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

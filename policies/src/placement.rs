@@ -2,9 +2,10 @@
 
 use crate::api::{Mode, NodeId, NodeState, NodeView, View};
 
-/// Whether the node hosts nothing (no replica, no VM).
+/// Whether the node hosts nothing (no replica, no VM, no VM's checkpoint copy: a backup must
+/// stay on).
 pub fn is_empty(n: &NodeView) -> bool {
-    n.replica.is_none() && n.vms.is_empty()
+    n.replica.is_none() && n.vms.is_empty() && n.backups.is_empty()
 }
 
 /// A node for a new replica needing `ram_mb` (virtualized) : an empty node that is on (bare) or

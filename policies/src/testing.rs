@@ -60,6 +60,7 @@ impl ViewBuilder {
             power_curve_w: [0.0; 11],
             vms: Vec::new(),
             replica: None,
+            backups: Vec::new(),
         });
         self
     }
@@ -107,6 +108,7 @@ impl ViewBuilder {
                 cpu_max: vcpus,
                 cpu_demand: cpu * vcpus,
                 cpu_granted: cpu * vcpus,
+                backup: None,
             });
             let node = &mut self.view.nodes[node as usize];
             node.cpu_demand += cpu * vcpus;
@@ -164,6 +166,7 @@ impl ViewBuilder {
             cpu_max,
             cpu_demand: demand,
             cpu_granted: granted,
+            backup: None,
         });
         if let Some(n) = node {
             let node = &mut self.view.nodes[n as usize];

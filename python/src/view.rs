@@ -413,6 +413,11 @@ impl NodeView {
     fn replica(&self) -> Option<u32> {
         self.get().replica.map(|r| r.0)
     }
+    /// Ids of the VMs whose checkpoint copy the node holds (it is their backup).
+    #[getter]
+    fn backups(&self) -> Vec<u32> {
+        self.get().backups.iter().map(|v| v.0).collect()
+    }
     /// Its CPU capacity, in CPU units (cores × speed).
     fn capacity(&self) -> f64 {
         self.get().capacity()
@@ -478,6 +483,12 @@ impl VmView {
     #[getter]
     fn replica(&self) -> Option<u32> {
         self.get().replica.map(|r| r.0)
+    }
+    /// Id of the node holding its checkpoint copy, or None when checkpointing does not
+    /// protect it now.
+    #[getter]
+    fn backup(&self) -> Option<u32> {
+        self.get().backup.map(|n| n.0)
     }
     /// Cores of its node it used on average over the period.
     #[getter]

@@ -513,6 +513,7 @@ impl Backend {
                         .map(|(i, _)| VmId(i as u32))
                         .collect(),
                     replica: None,
+                    backups: Vec::new(),
                 }
             })
             .collect();
@@ -536,6 +537,7 @@ impl Backend {
                 cpu_max: v.vcpus,
                 cpu_demand: v.cores_used,
                 cpu_granted: v.cores_used,
+                backup: None,
             })
             .collect();
         let replicas: Vec<ReplicaView> = self

@@ -373,6 +373,7 @@ impl LiveRun {
                 actions_refused: t.actions_refused,
                 actions_failed: t.actions_failed,
                 faults: backend.fault_figures(tier_availability),
+                checkpointing: Default::default(),
                 node_hours: rec.node_hours,
                 energy_kwh: 0.0,
                 datacenter: Default::default(),

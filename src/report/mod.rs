@@ -7,6 +7,6 @@ pub mod output;
 pub mod provenance;
 
 pub use output::{
-    ActionRow, DatacenterFigures, FailureRow, FaultFigures, IntervalFigures, NodeRow, RunOutput,
-    Summary, TimeseriesRow, UserFigures,
+    ActionRow, CheckpointFigures, DatacenterFigures, FailureRow, FaultFigures, IntervalFigures,
+    NodeRow, RunOutput, Summary, TimeseriesRow, UserFigures,
 };

@@ -41,6 +41,9 @@ pub struct Summary {
     /// `reconf live` run, which notices the faults of real hosts).
     #[serde(flatten)]
     pub faults: FaultFigures,
+    /// Continuous checkpointing (present when the scenario has a `[checkpointing]` section).
+    #[serde(flatten)]
+    pub checkpointing: CheckpointFigures,
     /// Hours of nodes not off (booting, on or shutting down), summed over nodes.
     pub node_hours: f64,
     pub energy_kwh: f64,
@@ -109,6 +112,30 @@ pub struct FaultFigures {
     /// active replica.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_availability: Option<BTreeMap<String, f64>>,
+}
+
+/// What continuous checkpointing cost and saved over the run; every key is absent for a
+/// scenario without checkpointing.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct CheckpointFigures {
+    /// Checkpoints taken (over all protected VMs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<u64>,
+    /// Data sent to backups (first copies and checkpoints), in MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_mb: Option<f64>,
+    /// CPU the checkpointing used on the protected VMs' nodes, in core-hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_cpu_core_hours: Option<f64>,
+    /// VMs that resumed on their backups after their node crashed (not lost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vms_recovered: Option<u64>,
+    /// Mean time those VMs lost (from the checkpoint they resumed from to the crash), in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_checkpoint_loss_ms: Option<f64>,
+    /// Requests that had reached a recovered VM's server after its checkpoint, served again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_reexecuted: Option<u64>,
 }
 
 /// What a set of users saw over the run (requests and sessions counted over the whole run;
@@ -278,9 +305,16 @@ pub struct FailureRow {
     /// `random`, `scripted`, or the fault group's name.
     pub cause: String,
     pub vms_lost: u64,
+    /// VMs on the crashed node that resumed on their checkpoint backups.
+    pub vms_recovered: u64,
+    /// The most time one of them lost (from its checkpoint to the crash), in ms (absent: none
+    /// recovered).
+    pub checkpoint_loss_ms: Option<f64>,
     /// The replicas it took down, by name, separated by spaces.
     pub replicas_lost: String,
     pub requests_failed: u64,
+    /// Requests a recovered VM's server had received since its checkpoint, served again.
+    pub requests_reexecuted: u64,
     pub sessions_lost: u64,
     /// When what failed was repaired (absent: never, in the run).
     pub repaired_s: Option<f64>,
@@ -425,8 +459,11 @@ impl RunOutput {
             "target",
             "cause",
             "vms_lost",
+            "vms_recovered",
+            "checkpoint_loss_ms",
             "replicas_lost",
             "requests_failed",
+            "requests_reexecuted",
             "sessions_lost",
             "repaired_s",
             "service_restored_s",
@@ -439,8 +476,11 @@ impl RunOutput {
                 r.target.clone(),
                 r.cause.clone(),
                 r.vms_lost.to_string(),
+                r.vms_recovered.to_string(),
+                r.checkpoint_loss_ms.map(fmt_f).unwrap_or_default(),
                 r.replicas_lost.clone(),
                 r.requests_failed.to_string(),
+                r.requests_reexecuted.to_string(),
                 r.sessions_lost.to_string(),
                 r.repaired_s.map(fmt_f).unwrap_or_default(),
                 r.service_restored_s.map(fmt_f).unwrap_or_default(),

@@ -2,6 +2,7 @@
 //! name the file, line and field.
 
 pub mod budget;
+pub mod checkpointing;
 pub mod deserialize;
 pub mod error;
 pub mod faults;

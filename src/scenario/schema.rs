@@ -55,6 +55,10 @@ pub struct Scenario {
     /// Faults: node and server crashes, and their repair. Absent: nothing fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<super::faults::Faults>,
+    /// Continuous checkpointing of VMs to a backup node (Remus). Absent: a VM lost in a crash
+    /// is lost with its memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpointing: Option<super::checkpointing::Checkpointing>,
     /// Reconfiguration actions scripted at given times (`[[actions]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<ScriptedAction>,

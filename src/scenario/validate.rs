@@ -787,3 +787,86 @@ pub fn check_faults(sc: &Scenario) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+/// Checks the `[checkpointing]` section: a virtualized infrastructure, an epoch of at least the
+/// clock's resolution, costs >= 0, tiers that exist, a backup node that exists and is not the
+/// node a protected VM starts on (a VM cannot be checkpointed onto its own host).
+pub fn check_checkpointing(sc: &Scenario) -> Result<(), Problem> {
+    use super::schema::DeployMode;
+    let Some(c) = &sc.checkpointing else {
+        return Ok(());
+    };
+    let Some(infra) = sc
+        .infrastructure
+        .as_ref()
+        .filter(|i| i.mode == DeployMode::Virtualized)
+    else {
+        return Err(problem(
+            "checkpointing",
+            "checkpointing VMs needs infrastructure.mode = \"virtualized\"",
+        ));
+    };
+    positive("checkpointing.period_ms".into(), c.period_ms)?;
+    if c.period_ms < 1e-3 {
+        return Err(problem(
+            "checkpointing.period_ms",
+            format!("must be at least 1 µs (0.001 ms), got {} ms", c.period_ms),
+        ));
+    }
+    non_negative("checkpointing.failover_ms".into(), c.failover_ms)?;
+    non_negative("checkpointing.cpu_cores".into(), c.cpu_cores)?;
+    non_negative(
+        "checkpointing.cpu_core_s_per_mb".into(),
+        c.cpu_core_s_per_mb,
+    )?;
+    if let Some(tiers) = &c.tiers {
+        for (i, t) in tiers.iter().enumerate() {
+            let found = t.split_once('.').is_some_and(|(a, tier)| {
+                sc.apps
+                    .iter()
+                    .any(|x| x.name == a && x.tiers.iter().any(|y| y.name == tier))
+            });
+            if !found {
+                return Err(problem(
+                    format!("checkpointing.tiers[{i}]"),
+                    format!("`{t}` is not a tier `app.tier` of this scenario"),
+                ));
+            }
+        }
+    }
+    if c.backup != "auto" {
+        let names = super::placement::node_names(infra);
+        let Some(b) = names.iter().position(|n| *n == c.backup) else {
+            return Err(problem(
+                "checkpointing.backup",
+                format!(
+                    "no node `{}`: give `auto` or a node named like `{}`",
+                    c.backup,
+                    names.first().map_or("group-0", String::as_str)
+                ),
+            ));
+        };
+        // The initial placement is checked elsewhere; here only whether it puts a protected VM
+        // on its own backup.
+        if let Ok(placement) = super::placement::initial_placement(sc, infra) {
+            for (app, tiers) in sc.apps.iter().zip(&placement) {
+                for (tier, nodes) in app.tiers.iter().zip(tiers) {
+                    if !c.protects(&app.name, &tier.name) {
+                        continue;
+                    }
+                    if let Some(k) = nodes.iter().position(|&n| n == b) {
+                        return Err(problem(
+                            "checkpointing.backup",
+                            format!(
+                                "`{}` is the node {}.{}.{k} starts on: a VM cannot be \
+                                 checkpointed onto its own host",
+                                c.backup, app.name, tier.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

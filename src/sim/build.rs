@@ -2,7 +2,9 @@
 
 use super::actions::ActionLog;
 use super::apps::{App, Apps, AppsSettings, Host, Seen, Server, ServerState, Tier, UpTime};
-use super::cluster::{Cluster, ClusterSettings, CpuSharing, NodeSpec};
+use super::cluster::{
+    BackupRule, CheckpointSettings, Cluster, ClusterSettings, CpuSharing, NodeSpec,
+};
 use super::events::Event;
 use super::faults::{FaultNames, Faults};
 use super::loads::VmLoad;
@@ -103,6 +105,7 @@ impl Simulation {
                 host_reserved_ram_mb: 0.0,
                 cpu_sharing: CpuSharing::MaxMin,
                 migration: Default::default(),
+                checkpoint: None,
             },
             Some(inf) => {
                 let names = node_names(inf);
@@ -137,6 +140,23 @@ impl Simulation {
                         CpuSharingKind::Proportional => CpuSharing::Proportional,
                     },
                     migration: inf.migration.clone(),
+                    checkpoint: sc.checkpointing.as_ref().map(|c| CheckpointSettings {
+                        period_ns: secs_to_ns(c.period_ms / 1000.0).max(1),
+                        backup: if c.backup == "auto" {
+                            BackupRule::Auto
+                        } else {
+                            BackupRule::Node(
+                                node_names(inf)
+                                    .iter()
+                                    .position(|n| *n == c.backup)
+                                    .expect("validated backup node")
+                                    as u32,
+                            )
+                        },
+                        failover_ns: secs_to_ns(c.failover_ms / 1000.0),
+                        cpu_cores: c.cpu_cores,
+                        cpu_core_s_per_mb: c.cpu_core_s_per_mb,
+                    }),
                 }
             }
         };
@@ -162,7 +182,7 @@ impl Simulation {
                             let n = p[ai][ti][r] as u32;
                             let (cores, speed) = (cluster.node(n).cores, cluster.node(n).speed);
                             if virtualized {
-                                let spec = TierStart::of(t).vm_spec(name.clone());
+                                let spec = TierStart::of(sc, &a.name, t).vm_spec(name.clone());
                                 let v = cluster
                                     .create_vm(n, spec, false)
                                     .expect("validated placement fits");
@@ -266,7 +286,12 @@ impl Simulation {
             replica_settings,
             sc.apps
                 .iter()
-                .map(|a| a.tiers.iter().map(TierStart::of).collect())
+                .map(|a| {
+                    a.tiers
+                        .iter()
+                        .map(|t| TierStart::of(sc, &a.name, t))
+                        .collect()
+                })
                 .collect(),
         );
         let report = Reporter::new(
@@ -357,6 +382,12 @@ impl Simulation {
             sim.q.schedule(warmup, Event::WarmupEnd);
         }
         sim.start_faults();
+        if let Some(at) = sim.cluster.next_checkpoint(SimTime::ZERO) {
+            sim.q.schedule(
+                at,
+                Event::Cluster(super::cluster::ClusterEvent::CheckpointTick),
+            );
+        }
         sim.check_invariants();
         sim
     }

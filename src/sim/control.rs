@@ -218,6 +218,7 @@ impl Simulation {
                     power_curve_w: node.power.curve_w(),
                     vms: Vec::new(),
                     replica: None,
+                    backups: Vec::new(),
                 });
             }
             let nv = &mut view.nodes[n];
@@ -240,6 +241,7 @@ impl Simulation {
             nv.vms.clear();
             nv.vms.extend(node.vms.iter().map(|&v| VmId(v)));
             nv.replica = node.bare.map(ReplicaId);
+            nv.backups.clear();
             nv.cpu_demand = node
                 .vms
                 .iter()
@@ -267,6 +269,7 @@ impl Simulation {
                     cpu_max: 0.0,
                     cpu_demand: 0.0,
                     cpu_granted: 0.0,
+                    backup: None,
                 });
             }
             let vv = &mut view.vms[v];
@@ -281,6 +284,10 @@ impl Simulation {
             vv.cpu_max = vm.cpu_max(speed);
             vv.cpu_demand = self.cluster.vm_demand_cpu(v as u32);
             vv.cpu_granted = self.cluster.vm_granted_cpu(v as u32);
+            vv.backup = self.cluster.protection(v as u32).map(|p| NodeId(p.backup));
+            if let Some(b) = vv.backup {
+                view.nodes[b.0 as usize].backups.push(VmId(v as u32));
+            }
         }
         for (i, s) in self.apps.servers().iter().enumerate() {
             let tier = TierRef {

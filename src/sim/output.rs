@@ -10,8 +10,8 @@ use super::Simulation;
 use crate::engine::time::ns_to_secs;
 use crate::engine::SimTime;
 use crate::report::{
-    ActionRow, DatacenterFigures, FailureRow, FaultFigures, IntervalFigures, RunOutput, Summary,
-    TimeseriesRow, UserFigures,
+    ActionRow, CheckpointFigures, DatacenterFigures, FailureRow, FaultFigures, IntervalFigures,
+    RunOutput, Summary, TimeseriesRow, UserFigures,
 };
 use std::collections::BTreeMap;
 
@@ -173,6 +173,27 @@ impl Simulation {
         let up_ns: u64 = self.cluster.nodes().iter().map(|n| n.up_ns(end)).sum();
         let sla = self.cluster.sla_totals(end);
         let energy_kwh = self.cluster.energy_j(end) / J_PER_KWH;
+        let reexecuted: u64 = self
+            .faults
+            .records
+            .iter()
+            .map(|r| r.requests_reexecuted)
+            .sum();
+        let checkpointing = match self.cluster.checkpoint_stats(end) {
+            None => CheckpointFigures::default(),
+            Some(st) => CheckpointFigures {
+                checkpoints: Some(st.checkpoints),
+                checkpoint_mb: Some(st.mb_sent),
+                checkpoint_cpu_core_hours: Some(st.cpu_core_ns / NS_PER_HOUR),
+                vms_recovered: Some(st.recoveries),
+                mean_checkpoint_loss_ms: Some(if st.recoveries > 0 {
+                    ns_to_secs(st.loss_ns) * 1000.0 / st.recoveries as f64
+                } else {
+                    0.0
+                }),
+                requests_reexecuted: Some(reexecuted),
+            },
+        };
         let mig = self.cluster.migration_stats();
         let (slatah, pdm) = (sla.slatah(), sla.pdm());
         let datacenter = DatacenterFigures {
@@ -264,6 +285,7 @@ impl Simulation {
             actions_refused,
             actions_failed,
             faults,
+            checkpointing,
             node_hours: ns_to_secs(up_ns) / 3600.0,
             energy_kwh,
             datacenter,
@@ -321,8 +343,11 @@ impl Simulation {
                         target: r.target.clone(),
                         cause: r.cause.clone(),
                         vms_lost: r.vms_lost,
+                        vms_recovered: r.vms_recovered,
+                        checkpoint_loss_ms: r.checkpoint_loss_ms,
                         replicas_lost: r.replicas_lost.join(" "),
                         requests_failed: r.requests_failed,
+                        requests_reexecuted: r.requests_reexecuted,
                         sessions_lost: r.sessions_lost,
                         repaired_s: r.repaired.map(SimTime::as_secs),
                         service_restored_s: r.restored.map(SimTime::as_secs),

@@ -202,6 +202,8 @@ pub(crate) struct TierStart {
     pub deploy: Sampler,
     pub start: Sampler,
     pub data_mb: f64,
+    /// Its VMs are protected by continuous checkpointing.
+    pub checkpointed: bool,
 }
 
 impl TierStart {
@@ -214,11 +216,16 @@ impl TierStart {
             dirty_mb_per_s: self.dirty_mb_per_s,
             dirty_mb_per_cpu_s: self.dirty_mb_per_cpu_s,
             capacity: None,
+            checkpointed: self.checkpointed,
         }
     }
 
-    /// What starting a replica of scenario tier `t` needs.
-    pub fn of(t: &crate::scenario::schema::Tier) -> Self {
+    /// What starting a replica of scenario tier `t` (of app `app`) needs.
+    pub fn of(
+        sc: &crate::scenario::schema::Scenario,
+        app: &str,
+        t: &crate::scenario::schema::Tier,
+    ) -> Self {
         TierStart {
             cores: t.cores,
             vm_ram_mb: t.vm_ram_mb,
@@ -227,6 +234,10 @@ impl TierStart {
             deploy: Sampler::new(&t.deploy_time),
             start: Sampler::new(&t.start_time),
             data_mb: t.data_mb,
+            checkpointed: sc
+                .checkpointing
+                .as_ref()
+                .is_some_and(|c| c.protects(app, &t.name)),
         }
     }
 }

@@ -83,6 +83,7 @@ impl Traces {
                     dirty_mb_per_s: group.dirty_mb_per_s,
                     dirty_mb_per_cpu_s: group.dirty_mb_per_cpu_s,
                     capacity: Some(ty.cpu),
+                    checkpointed: false,
                 });
                 vms.push(TraceVm {
                     vm,

@@ -58,9 +58,13 @@ impl Backend {
                 target,
                 cause: cause.into(),
                 vms_lost: 0,
+                // The live backend does not checkpoint VMs.
+                vms_recovered: 0,
+                checkpoint_loss_ms: None,
                 replicas_lost: String::new(),
                 // libvirt sees no requests nor sessions.
                 requests_failed: 0,
+                requests_reexecuted: 0,
                 sessions_lost: 0,
                 repaired_s: None,
                 service_restored_s: None,

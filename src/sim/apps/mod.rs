@@ -11,7 +11,8 @@
 //! event queue, and the cluster, told how many cores each server wants. Files: `entities` (the
 //! types), `sessions` (clients, population, arrivals), `requests` (a request's way through the
 //! tiers), `slab` (requests in flight), `stats` (what the users saw), `replicas` (a replica's
-//! life cycle as the application sees it), `failures` (crashed servers), `availability`.
+//! life cycle as the application sees it), `failures` (crashed servers), `rewind` (a server
+//! whose VM resumed from a checkpoint), `availability`.
 
 mod availability;
 mod entities;
@@ -19,6 +20,7 @@ mod failures;
 mod host;
 mod replicas;
 mod requests;
+mod rewind;
 mod sessions;
 mod slab;
 mod stats;

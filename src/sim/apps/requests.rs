@@ -19,6 +19,7 @@ impl Apps {
             app: a as u16,
             tier: 0,
             issued: now,
+            at_tier: now,
             orphan: false,
         });
         let app = &mut self.apps[a];
@@ -82,7 +83,9 @@ impl Apps {
             }
             s
         };
-        self.requests.get_mut(r).expect("exists").tier = t as u16;
+        let req = self.requests.get_mut(r).expect("exists");
+        req.tier = t as u16;
+        req.at_tier = now;
         let w = self.servers[s as usize].ps.arrive(now, demand, r.token());
         schedule_wakeup(env, s, w);
         self.load_changed(now, s, env);

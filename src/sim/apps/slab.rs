@@ -11,6 +11,8 @@ pub struct Request {
     /// Index of the tier the request is in (or goes to next).
     pub tier: u16,
     pub issued: SimTime,
+    /// When it reached the tier it is in.
+    pub at_tier: SimTime,
     /// The client gave up on it (timeout): it still occupies servers, but nobody waits for it.
     pub orphan: bool,
 }
@@ -114,6 +116,7 @@ mod tests {
             app: 0,
             tier: 0,
             issued: SimTime::ZERO,
+            at_tier: SimTime::ZERO,
             orphan: false,
         }
     }

@@ -94,7 +94,7 @@ impl Cluster {
         }
         let d = vm.wanted_cores(node.speed) * overhead;
         let total = node.vm_demand_total - vm.demand + d;
-        let cap = (node.cores - node.migration_cpu_cores).max(0.0);
+        let cap = (node.cores - node.overhead_cores()).max(0.0);
         if total > cap {
             return false;
         }
@@ -105,7 +105,7 @@ impl Cluster {
         let from = self.measure_from;
         let node = &mut self.nodes[n as usize];
         node.vm_demand_total = total;
-        let busy = total + node.migration_cpu_cores;
+        let busy = total + node.overhead_cores();
         node.set_busy(now, busy, from);
         true
     }
@@ -181,7 +181,7 @@ impl Cluster {
         let node = &self.nodes[n as usize];
         let speed = node.speed;
         let busy = if self.settings.virtualized {
-            let cap = (node.cores - node.migration_cpu_cores).max(0.0);
+            let cap = (node.cores - node.overhead_cores()).max(0.0);
             // Scratch buffers, taken out of `self` for the loop and put back after.
             let mut demand = std::mem::take(&mut self.scratch_demand);
             let mut shares = std::mem::take(&mut self.scratch_share);
@@ -245,7 +245,7 @@ impl Cluster {
                     host.vm_capacity_changed(now, v, cores, speed);
                 }
             }
-            let busy = shares.iter().sum::<f64>() + self.nodes[n as usize].migration_cpu_cores;
+            let busy = shares.iter().sum::<f64>() + self.nodes[n as usize].overhead_cores();
             self.scratch_demand = demand;
             self.scratch_share = shares;
             busy

@@ -13,9 +13,12 @@ pub(crate) struct NodeCrash {
     pub vms_lost: Vec<u32>,
     /// The load running directly on it (bare mode).
     pub bare_lost: Option<u32>,
-    /// Migrations it ended, by the action that asked for them, and whether the VM was lost
-    /// (a migration from the node, or to it once the VM had moved there) or stays on its source.
-    pub migrations_ended: Vec<(usize, bool)>,
+    /// Migrations it ended, by the action that asked for them, whether the VM was lost (a
+    /// migration from the node, or to it once the VM had moved there) or stays on its source,
+    /// and the VM.
+    pub migrations_ended: Vec<(usize, bool, u32)>,
+    /// Protected VMs that resume on their backups (they are not in `vms_lost`).
+    pub recovered: Vec<super::Recovery>,
 }
 
 impl Cluster {
@@ -42,7 +45,7 @@ impl Cluster {
             self.migrations[m].done = true;
             crash
                 .migrations_ended
-                .push((self.migrations[m].action, lost));
+                .push((self.migrations[m].action, lost, v));
             let vm = &mut self.vms[v as usize];
             vm.migrating_to = None;
             vm.migration = None;
@@ -54,6 +57,8 @@ impl Cluster {
                 touched.push(dst);
             }
         }
+        // Protected VMs resume on their backups; the copies the node held are gone.
+        crash.recovered = self.checkpoint_node_crash(now, n, &mut touched, host);
         let from = self.measure_from;
         let node = &mut self.nodes[n as usize];
         crash.vms_lost = std::mem::take(&mut node.vms);
@@ -61,6 +66,8 @@ impl Cluster {
         node.bare_want_cores = 0.0;
         node.incoming_ram_mb = 0.0;
         node.migration_cpu_cores = 0.0;
+        node.backup_ram_mb = 0.0;
+        node.checkpoint_cpu_cores = 0.0;
         node.vm_demand_total = 0.0;
         node.overcommitted = false;
         node.power_gen = node.power_gen.wrapping_add(1);
@@ -78,7 +85,9 @@ impl Cluster {
         touched.sort_unstable();
         touched.dedup();
         for m in touched {
-            self.rebalance(now, m, host);
+            if m != n {
+                self.rebalance(now, m, host);
+            }
         }
         self.reflow(now, host);
         crash

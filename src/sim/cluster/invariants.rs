@@ -22,7 +22,10 @@ impl Cluster {
             }
             if self.settings.virtualized {
                 let used: f64 = node.vms.iter().map(|&v| self.vms[v as usize].ram_mb).sum();
-                let total = self.settings.host_reserved_ram_mb + used + node.incoming_ram_mb;
+                let total = self.settings.host_reserved_ram_mb
+                    + used
+                    + node.incoming_ram_mb
+                    + node.backup_ram_mb;
                 if total > node.ram_mb + 1e-6 {
                     return Err(format!(
                         "RAM over-committed on {}: {total} MB of {} MB",
@@ -40,6 +43,37 @@ impl Cluster {
                 if Some(d) == vm.node || self.nodes[d as usize].incoming_ram_mb + 1e-9 < vm.ram_mb {
                     return Err(format!("VM {} migrates without a reservation", vm.name));
                 }
+            }
+        }
+        self.checkpoint_invariants()
+    }
+
+    /// Every protected VM's copy is on a node that is on and is not its own; each node's
+    /// reserve for copies is the RAM of the VMs it is the backup of.
+    fn checkpoint_invariants(&self) -> Result<(), String> {
+        let mut copies = vec![0.0; self.nodes.len()];
+        for v in 0..self.vms.len() as u32 {
+            let Some(p) = self.protection(v) else {
+                continue;
+            };
+            let vm = &self.vms[v as usize];
+            if !vm.alive || vm.node == Some(p.backup) {
+                return Err(format!(
+                    "VM {} is protected on {} (alive: {}, on {:?})",
+                    vm.name, self.nodes[p.backup as usize].name, vm.alive, vm.node
+                ));
+            }
+            if self.nodes[p.backup as usize].state != super::NodeState::On {
+                return Err(format!("VM {}'s backup is not on", vm.name));
+            }
+            copies[p.backup as usize] += vm.ram_mb;
+        }
+        for (n, node) in self.nodes.iter().enumerate() {
+            if (node.backup_ram_mb - copies[n]).abs() > 1e-6 {
+                return Err(format!(
+                    "{} reserves {} MB for copies, its copies take {} MB",
+                    node.name, node.backup_ram_mb, copies[n]
+                ));
             }
         }
         Ok(())

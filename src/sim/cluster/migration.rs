@@ -65,6 +65,9 @@ impl Cluster {
         if vm.starting {
             return Err("the VM is still starting".into());
         }
+        if vm.paused {
+            return Err("the VM is resuming on its checkpoint backup".into());
+        }
         let Some(src) = vm.node else {
             return Err("the VM is not placed yet".into());
         };
@@ -88,6 +91,13 @@ impl Cluster {
         host: &mut impl ClusterHost,
     ) -> Result<(), String> {
         self.check_migration(v, dst)?;
+        if self.protection(v).is_some_and(|p| p.backup == dst) {
+            // Its copy is where it goes: the protection ends (a new backup is chosen at the
+            // next epoch boundary), and the copy's RAM is free for the VM.
+            if let Some(p) = self.end_protection(now, v) {
+                self.rebalance(now, p.host, host);
+            }
+        }
         let vm = &self.vms[v as usize];
         let src = vm.node.expect("checked: placed");
         let state = self.nodes[dst as usize].state;
@@ -202,9 +212,17 @@ impl Cluster {
     /// those whose bandwidth changed.
     pub(super) fn reflow(&mut self, now: SimTime, host: &mut impl ClusterHost) {
         let active: Vec<usize> = self.transferring.iter().map(|&m| m as usize).collect();
-        if active.is_empty() {
+        // Checkpoint streams share the NICs with migrations, each asking for its rate.
+        let streams = self.checkpoint_flows(now);
+        if active.is_empty() && streams.is_empty() {
             return;
         }
+        let stream_flows = || {
+            streams
+                .iter()
+                .map(|&(_, h, b, rate)| Flow::new(vec![h as usize, b as usize], rate))
+                .collect::<Vec<Flow>>()
+        };
         for &m in &active {
             self.advance_migration(now, m);
         }
@@ -214,19 +232,27 @@ impl Cluster {
         } else {
             f64::INFINITY
         };
-        let rates = if self.settings.migration.model == MigrationModel::Simple {
+        let capacities: Vec<f64> = self.nodes.iter().map(|n| n.nic_mb_per_s).collect();
+        let (rates, stream_rates): (Vec<f64>, Vec<f64>) = if self.settings.migration.model
+            == MigrationModel::Simple
+        {
             // CloudSim: each migration gets a fixed share of its destination's NIC (half),
             // whatever else crosses it.
             let fraction = self.settings.migration.simple_bandwidth_fraction;
-            active
+            let rates = active
                 .iter()
                 .map(|&m| {
                     (self.nodes[self.migrations[m].dst as usize].nic_mb_per_s * fraction).min(cap)
                 })
-                .collect()
+                .collect();
+            let streams = if streams.is_empty() {
+                Vec::new()
+            } else {
+                max_min_fair(&capacities, &stream_flows())
+            };
+            (rates, streams)
         } else {
-            let capacities: Vec<f64> = self.nodes.iter().map(|n| n.nic_mb_per_s).collect();
-            let flows: Vec<Flow> = active
+            let mut flows: Vec<Flow> = active
                 .iter()
                 .map(|&m| {
                     Flow::new(
@@ -238,7 +264,10 @@ impl Cluster {
                     )
                 })
                 .collect();
-            max_min_fair(&capacities, &flows)
+            flows.extend(stream_flows());
+            let mut rates = max_min_fair(&capacities, &flows);
+            let streams = rates.split_off(active.len());
+            (rates, streams)
         };
         for (&m, &rate) in active.iter().zip(&rates) {
             let mig = &mut self.migrations[m];
@@ -247,6 +276,9 @@ impl Cluster {
                 mig.gen += 1;
                 self.schedule_round_end(now, m, host);
             }
+        }
+        for n in self.set_checkpoint_rates(now, &streams, &stream_rates) {
+            self.rebalance(now, n, host);
         }
     }
 

@@ -11,9 +11,11 @@
 //! ended) comes back from `handle` as a [`Notice`].
 //!
 //! Files: `node` (a node, its power states and integrals), `vm`, `cpu` (CPU sharing),
-//! `migration` (pre-copy and NIC sharing), `failure` (node crashes and their consequences),
+//! `migration` (pre-copy and NIC sharing), `checkpoint` (continuous checkpointing to a backup
+//! node, and the failover to it), `failure` (node crashes and their consequences),
 //! `invariants`.
 
+mod checkpoint;
 mod cpu;
 mod failure;
 mod invariants;
@@ -22,6 +24,7 @@ mod node;
 mod sla;
 mod vm;
 
+pub(crate) use checkpoint::{BackupRule, CheckpointSettings, Recovery};
 pub(crate) use migration::{MigrationRt, MigrationStats};
 pub use node::{Node, NodeSpec, NodeState};
 pub(crate) use sla::SlaTotals;
@@ -50,6 +53,10 @@ pub enum ClusterEvent {
     MigrationRound { migration: u32, gen: u32 },
     /// A migrated VM resumes on its destination.
     MigrationResumed { migration: u32 },
+    /// An epoch boundary of continuous checkpointing.
+    CheckpointTick,
+    /// VM `vm`, resumed on its backup after its node crashed, runs again (unless `gen` moved).
+    FailoverDone { vm: u32, gen: u32 },
 }
 
 /// What the rest of the simulation must hear of an event the cluster handled.
@@ -91,6 +98,8 @@ pub(crate) struct ClusterSettings {
     pub host_reserved_ram_mb: f64,
     pub cpu_sharing: CpuSharing,
     pub migration: Migration,
+    /// Continuous checkpointing of VMs, if the scenario has it.
+    pub checkpoint: Option<CheckpointSettings>,
 }
 
 /// Nodes, VMs and migrations, and every rule that relates them.
@@ -104,6 +113,7 @@ pub(crate) struct Cluster {
     /// Migrations still sending data (indices in `migrations`), in start order.
     transferring: Vec<u32>,
     migration_stats: MigrationStats,
+    checkpointing: Option<checkpoint::Checkpointing>,
     /// Scratch buffers for CPU sharing (no allocation per event), and for batches of changes.
     scratch_demand: Vec<f64>,
     scratch_share: Vec<f64>,
@@ -114,6 +124,10 @@ pub(crate) struct Cluster {
 impl Cluster {
     pub fn new(settings: ClusterSettings, nodes: Vec<NodeSpec>) -> Self {
         Cluster {
+            checkpointing: settings
+                .checkpoint
+                .clone()
+                .map(checkpoint::Checkpointing::new),
             settings,
             measure_from: SimTime::ZERO,
             nodes: nodes.into_iter().map(Node::new).collect(),
@@ -178,7 +192,7 @@ impl Cluster {
             0.0
         };
         let used: f64 = node.vms.iter().map(|&v| self.vms[v as usize].ram_mb).sum();
-        node.ram_mb - reserved - used - node.incoming_ram_mb
+        node.ram_mb - reserved - used - node.incoming_ram_mb - node.backup_ram_mb
     }
 
     /// Whether node `n` hosts nothing and expects nothing (it may be powered off).
@@ -189,6 +203,7 @@ impl Cluster {
         node.vms.is_empty()
             && node.bare.is_none()
             && node.incoming_ram_mb < 1e-6
+            && node.backup_ram_mb < 1e-6
             && node.migration_cpu_cores < 1e-6
     }
 
@@ -317,6 +332,7 @@ impl Cluster {
         // Its demand ends: nothing more counts for it.
         self.vms[v as usize].alive = false;
         self.vm_sla_changed(now, v);
+        self.end_protection(now, v);
         if let Some(n) = self.vms[v as usize].node {
             self.nodes[n as usize].vms.retain(|&x| x != v);
             self.rebalance(now, n, host);
@@ -440,6 +456,8 @@ impl Cluster {
                 format!("it hosts {} VM(s)", node.vms.len())
             } else if node.bare.is_some() {
                 "it hosts a replica".to_string()
+            } else if node.backup_ram_mb >= 1e-6 {
+                "it holds checkpoint copies of VMs (their backup)".to_string()
             } else {
                 "a migration or a replica start involves it".to_string()
             };
@@ -494,6 +512,14 @@ impl Cluster {
                     return None;
                 }
                 Some(self.on_migration_resumed(now, migration, host))
+            }
+            ClusterEvent::CheckpointTick => {
+                self.on_checkpoint_tick(now, host);
+                None
+            }
+            ClusterEvent::FailoverDone { vm, gen } => {
+                self.on_failover_done(now, vm, gen, host);
+                None
             }
         }
     }

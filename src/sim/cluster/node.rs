@@ -85,6 +85,10 @@ pub struct Node {
     pub incoming_ram_mb: f64,
     /// CPU cores used by migrations from or to this node.
     pub migration_cpu_cores: f64,
+    /// RAM taken by the checkpoint copies of VMs it is the backup of, in MB.
+    pub backup_ram_mb: f64,
+    /// CPU cores used by the checkpointing of the VMs it runs.
+    pub checkpoint_cpu_cores: f64,
     /// Cores in use now (VM shares with hypervisor overhead, or the bare load, plus migrations).
     pub busy_cores: f64,
     /// ∫ busy_cores dt in core·ns, up to `busy_since`.
@@ -103,6 +107,12 @@ pub struct Node {
 }
 
 impl Node {
+    /// Cores its VMs cannot have: those migrations and checkpointing use.
+    #[inline]
+    pub(super) fn overhead_cores(&self) -> f64 {
+        self.migration_cpu_cores + self.checkpoint_cpu_cores
+    }
+
     pub(super) fn new(spec: NodeSpec) -> Self {
         let mut meter = EnergyMeter::new(0);
         if spec.on && spec.idle_power {
@@ -131,6 +141,8 @@ impl Node {
             vms: Vec::new(),
             incoming_ram_mb: 0.0,
             migration_cpu_cores: 0.0,
+            backup_ram_mb: 0.0,
+            checkpoint_cpu_cores: 0.0,
             busy_cores: 0.0,
             busy_core_ns: 0.0,
             busy_since: SimTime::ZERO,

@@ -18,6 +18,8 @@ pub struct VmSpec {
     /// nominal capacity (a trace VM of a CloudSim type: 2500 MIPS). `None`: in cores (a
     /// replica's server: its jobs in service), whatever the node's speed.
     pub capacity: Option<f64>,
+    /// Protected by continuous checkpointing (when the scenario has it).
+    pub checkpointed: bool,
 }
 
 /// A VM. Read-only outside the cluster module.
@@ -54,6 +56,10 @@ pub struct Vm {
     pub alive: bool,
     /// Destroyed by the crash of its node (not stopped): it can be restarted from its image.
     pub failed: bool,
+    /// See [`VmSpec::checkpointed`].
+    pub checkpointed: bool,
+    /// Bumped at each failover to its backup: a failover's end names the one it ends.
+    pub(super) failover_gen: u32,
 }
 
 impl Vm {
@@ -77,6 +83,8 @@ impl Vm {
             sla: VmSla::default(),
             alive: true,
             failed: false,
+            checkpointed: spec.checkpointed,
+            failover_gen: 0,
         }
     }
 

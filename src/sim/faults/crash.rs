@@ -249,13 +249,27 @@ impl Simulation {
         record
             .failed
             .extend(crash.vms_lost.iter().map(|&v| Failed::Vm(VmId(v))));
-        for (action, lost) in crash.migrations_ended {
-            let reason = if lost {
+        for (action, lost, v) in crash.migrations_ended {
+            let reason = if crash.recovered.iter().any(|r| r.vm == v) {
+                "a node crashed: the VM resumes on its checkpoint backup"
+            } else if lost {
                 "a node crashed: the VM is lost"
             } else {
                 "the destination node crashed: the VM stays on its source"
             };
             self.log.finish(now, action, Outcome::Failed(reason.into()));
+        }
+        // The servers of VMs that resume on their backups are not lost: what they did since
+        // their checkpoint is.
+        for rec in &crash.recovered {
+            let loss_ms = crate::engine::time::ns_to_secs(now.since(rec.checkpoint)) * 1000.0;
+            record.vms_recovered += 1;
+            record.checkpoint_loss_ms = Some(record.checkpoint_loss_ms.unwrap_or(0.0).max(loss_ms));
+            if let VmLoad::Replica(s) = self.vm_loads[rec.vm as usize] {
+                servers.retain(|&x| x != s);
+                let (apps, mut env) = self.split();
+                record.requests_reexecuted += apps.rewind_server(now, s, rec.checkpoint, &mut env);
+            }
         }
         let r = self.faults.records.len();
         for s in servers {

@@ -13,6 +13,12 @@ pub(crate) struct FaultRecord {
     /// `random` (its class's time to failure), `scripted`, or the fault group's name.
     pub cause: String,
     pub vms_lost: u64,
+    /// VMs on the crashed node that resumed on their checkpoint backups, the most time any of
+    /// them lost (from its checkpoint to the crash), in ms, and the requests they were serving
+    /// that arrived after their checkpoint (served again from the start).
+    pub vms_recovered: u64,
+    pub checkpoint_loss_ms: Option<f64>,
+    pub requests_reexecuted: u64,
     /// The replicas it took down, by name.
     pub replicas_lost: Vec<String>,
     pub requests_failed: u64,
@@ -34,6 +40,9 @@ impl FaultRecord {
             target,
             cause,
             vms_lost: 0,
+            vms_recovered: 0,
+            checkpoint_loss_ms: None,
+            requests_reexecuted: 0,
             replicas_lost: Vec::new(),
             requests_failed: 0,
             sessions_lost: 0,
