@@ -9,6 +9,8 @@
 //!   semantics (CPU from counter deltas, outcomes shown once, refusals in the simulator's
 //!   words), never waiting on a host, and reconciling stray copies of VMs;
 //! - [`run`]: the wall-clock control loop and the run's output in the simulator's formats;
+//! - [`launch`] (feature `libvirt`): one whole run from a loaded scenario (hosts connected,
+//!   loop run, run folder written), for `reconf live` and the Python package's `reconf.live`;
 //! - [`clock`]: the run's time axis; [`interrupt`]: SIGINT / SIGTERM;
 //! - [`naming`]: domain names of replicas; [`template`]: domain XML templates.
 
@@ -16,6 +18,8 @@ pub mod backend;
 pub mod clock;
 pub mod hypervisor;
 pub mod interrupt;
+#[cfg(feature = "libvirt")]
+pub mod launch;
 pub mod naming;
 pub mod run;
 pub mod template;
