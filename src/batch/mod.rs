@@ -22,6 +22,7 @@ pub mod collect;
 pub mod files;
 pub mod folder;
 pub mod lock;
+pub mod policy;
 pub mod slurm;
 pub mod spec;
 pub mod stats;
@@ -34,6 +35,7 @@ use crate::scenario::InputError;
 use crate::sim::Simulation;
 use collect::{collect, read_run, run_dir, Collected, RunState};
 use indicatif::{ProgressBar, ProgressStyle};
+pub use policy::{PolicyOverride, RunAborted};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use spec::{RunKey, SweepSpec};
@@ -85,16 +87,19 @@ pub struct SweepOptions {
     pub threads: usize,
     pub progress: Progress,
     pub keep: Keep,
+    /// A policy for every run in place of the scenarios' own (`None`: their own).
+    pub policy: Option<PolicyOverride>,
 }
 
 impl SweepOptions {
-    /// Options with every file kept.
+    /// Options with every file kept, and the scenarios' own policies.
     pub fn new(out: PathBuf, threads: usize, progress: Progress) -> Self {
         SweepOptions {
             out,
             threads,
             progress,
             keep: Keep::All,
+            policy: None,
         }
     }
 }
@@ -137,6 +142,10 @@ pub struct Manifest {
     pub first_seed: u64,
     pub baseline: Vec<String>,
     pub configs: Vec<ManifestConfig>,
+    /// The policy every run used in place of the scenarios' own ([`PolicyOverride::label`]);
+    /// absent when the runs used their scenarios' policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     /// Where the folder comes from; not part of what is compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<SweepProvenance>,
@@ -244,6 +253,7 @@ impl Manifest {
                     }
                 })
                 .collect(),
+            policy: None,
             provenance: Some(SweepProvenance::of(spec)),
         }
     }
@@ -383,23 +393,36 @@ pub fn preflight(spec: &SweepSpec, out: &Path) -> Result<(), InputError> {
     check_folder(spec, out)
 }
 
-/// Runs one run into its folder; returns its error, if it failed.
-pub fn run_one(spec: &SweepSpec, run: &RunKey, dir: &Path, keep: &Keep) -> Option<String> {
+/// Runs one run into its folder, with `policy` in place of its scenario's if given; returns its
+/// error, if it failed.
+pub fn run_one(
+    spec: &SweepSpec,
+    run: &RunKey,
+    dir: &Path,
+    keep: &Keep,
+    policy: Option<&PolicyOverride>,
+) -> Option<String> {
     let scenario = &spec.scenarios[spec.config(run.config).scenario];
     let result: Result<(), String> = (|| {
         let loaded = load(&scenario.path, &run_sets(spec, run)).map_err(|e| e.to_string())?;
         let output = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Simulation::from_loaded(&loaded).try_run()
+            let sim = match policy {
+                Some(p) => Simulation::from_loaded_with_policy(&loaded, Some((p.build)(run.seed)?)),
+                None => Simulation::from_loaded(&loaded),
+            };
+            sim.try_run().map_err(|e| e.to_string())
         }))
         .map_err(|p| {
+            if let Some(aborted) = p.downcast_ref::<RunAborted>() {
+                return aborted.0.clone();
+            }
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
             format!("the simulation panicked: {msg}")
-        })?
-        .map_err(|e| e.to_string())?;
+        })??;
         let resolved = loaded.resolved_toml();
         let written = if keep.everything_for(run.seed) {
             output.write_to(dir, &resolved)
@@ -431,19 +454,27 @@ pub fn unfinished_runs(spec: &SweepSpec, out: &Path) -> Vec<RunKey> {
         .collect()
 }
 
-/// Writes `sweep.json` and creates `runs/`.
-pub fn write_manifest(spec: &SweepSpec, out: &Path) -> Result<(), SweepError> {
+/// Writes `sweep.json` (naming `policy`, the label of the policy that replaces the scenarios'
+/// own, if any) and creates `runs/`.
+pub fn write_manifest(
+    spec: &SweepSpec,
+    out: &Path,
+    policy: Option<&str>,
+) -> Result<(), SweepError> {
     let io_err = |what: &Path, e: io::Error| SweepError::Io(format!("{}: {e}", what.display()));
     let runs_root = out.join("runs");
     fs::create_dir_all(&runs_root).map_err(|e| io_err(&runs_root, e))?;
-    let manifest = serde_json::to_string_pretty(&Manifest::of(spec)).expect("manifest") + "\n";
+    let mut manifest = Manifest::of(spec);
+    manifest.policy = policy.map(String::from);
+    let manifest = serde_json::to_string_pretty(&manifest).expect("manifest") + "\n";
     let manifest_path = out.join("sweep.json");
     write_atomic(&manifest_path, manifest.as_bytes()).map_err(|e| io_err(&manifest_path, e))
 }
 
 /// Runs `todo` (runs of `spec`) into `out` on `threads` threads, each after removing whatever
-/// an earlier attempt left in its folder. Returns how many failed. Progress counts from
-/// `already` of `total`.
+/// an earlier attempt left in its folder, with `policy` in place of the scenarios' own if
+/// given. Returns how many failed. Progress counts from `already` of `total`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_runs(
     spec: &SweepSpec,
     out: &Path,
@@ -451,6 +482,7 @@ pub fn run_runs(
     threads: usize,
     progress: Progress,
     keep: &Keep,
+    policy: Option<&PolicyOverride>,
     (already, total): (u64, u64),
 ) -> Result<u64, SweepError> {
     for r in todo {
@@ -487,7 +519,7 @@ pub fn run_runs(
     pool.install(|| {
         todo.par_iter().for_each(|r| {
             let id = r.id();
-            let error = run_one(spec, r, &run_dir(out, &id), keep);
+            let error = run_one(spec, r, &run_dir(out, &id), keep, policy);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(e) = &error {
                 failed.fetch_add(1, Ordering::Relaxed);
@@ -557,7 +589,9 @@ pub fn run_sweep(spec: &SweepSpec, opts: &SweepOptions) -> Result<SweepReport, S
         }
         return Err(e.into());
     }
-    write_manifest(spec, &opts.out)?;
+    let label = opts.policy.as_ref().map(|p| p.label.as_str());
+    policy::check_policy(spec, &opts.out, label)?;
+    write_manifest(spec, &opts.out, label)?;
 
     // Unfinished runs lose whatever they left (a partial folder, a previous error) and start over.
     let todo = unfinished_runs(spec, &opts.out);
@@ -577,6 +611,7 @@ pub fn run_sweep(spec: &SweepSpec, opts: &SweepOptions) -> Result<SweepReport, S
         opts.threads,
         opts.progress,
         &opts.keep,
+        opts.policy.as_ref(),
         (skipped, total),
     )?;
     let collected = collect(spec, &opts.out)

@@ -278,13 +278,18 @@ cluster's login node (or add --dry-run to only write the job scripts)",
         }
         return Err(e.into());
     }
+    // Cluster tasks run the scenarios' own policies.
+    if let Err(e) = super::policy::check_policy(spec, out, None) {
+        drop(lock);
+        return Err(e.into());
+    }
     let out_abs = out.canonicalize().map_err(io_err(out))?;
     let slurm_dir = out_abs.join("slurm");
     let active = active_jobs(&recorded_jobs(&slurm_dir));
     if !active.is_empty() {
         return Ok((Outcome::InProgress { active }, Counts::of(spec, out)));
     }
-    write_manifest(spec, out)?;
+    write_manifest(spec, out, None)?;
     let cwd = std::env::current_dir().map_err(io_err(Path::new(".")))?;
     let stored = Stored {
         spec: spec.clone(),
@@ -472,6 +477,7 @@ pub fn run_task(
         threads,
         Progress::Lines,
         &stored.keep,
+        None,
         (0, todo.len() as u64),
     )?;
     Ok(TaskReport {

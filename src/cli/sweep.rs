@@ -324,6 +324,7 @@ pub fn sweep(args: &SweepArgs) -> ExitCode {
         threads,
         progress,
         keep,
+        policy: None,
     };
     let start = Instant::now();
     match run_sweep(&spec, &opts) {
