@@ -11,12 +11,15 @@ Bad input raises :class:`ScenarioError` with the CLI's one-line message (file, l
 A policy is any object with ``decide(view) -> list of actions`` (see :class:`View` and the
 action classes :class:`PowerOn`, :class:`PowerOff`, :class:`StartReplica`,
 :class:`StopReplica`, :class:`Migrate`, :class:`Place`, :class:`RestartReplica`,
-:class:`RestartVm`): ``reconf.run(scenario, policy=obj)``.
+:class:`RestartVm`): ``reconf.run(scenario, policy=obj)``, ``reconf.sweep(..., policy=Class)``,
+and against libvirt hosts ``reconf.live(scenario, uris=[...], policy=obj)`` (the package built
+with the live backend: ``HAS_LIBVIRT``).
 
 The Gymnasium environment is :class:`reconf.gym.ReconfEnv`.
 """
 
 from ._reconf import (
+    HAS_LIBVIRT,
     VERSION,
     ActionView,
     AppView,
@@ -38,11 +41,12 @@ from ._reconf import (
     View,
     VmView,
 )
-from ._core import RunResult, SweepResult, load, run, sweep
+from ._core import RunResult, SweepResult, live, load, run, sweep
 
 __version__ = VERSION.split(" ")[0]
 
 __all__ = [
+    "HAS_LIBVIRT",
     "VERSION",
     "ActionView",
     "AppView",
@@ -65,6 +69,7 @@ __all__ = [
     "TierView",
     "View",
     "VmView",
+    "live",
     "load",
     "run",
     "sweep",

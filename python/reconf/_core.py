@@ -3,6 +3,8 @@ loader, simulator and batch runner (the functions the CLI uses)."""
 
 from __future__ import annotations
 
+import copy
+import inspect
 import io
 import json
 import math
@@ -169,6 +171,43 @@ def run(
     return RunResult(_reconf.run(loaded, policy, out_path))
 
 
+def live(
+    scenario: ScenarioLike,
+    uris: Union[str, Sequence[str]],
+    policy: Any = None,
+    out: Union[str, "os.PathLike[str]"] = "out/live",
+    duration_s: Optional[float] = None,
+    dry_run: bool = False,
+    seed: Optional[int] = None,
+    set: Union[None, Mapping[str, Any], Iterable[str]] = None,
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+) -> RunResult:
+    """Runs a scenario against real hosts through libvirt, as ``reconf live`` does (the same
+    run: the same view, actions, refusals and run folder), and returns its :class:`RunResult`.
+
+    ``uris``: one libvirt URI per node, in order (``"qemu:///system"``,
+    ``"qemu+ssh://root@host2/system"``, ``"test:///default"``): node k is the k-th URI.
+    ``policy``: an object with ``decide(view) -> list of actions`` that replaces the scenario's
+    policy, every ``policy.period_s`` of wall-clock time, as in :func:`run` (``None``: the
+    scenario's own, or monitoring only if it names none). ``out``: the run folder, rewritten
+    after every control period so that an interrupted run keeps its files. ``duration_s``:
+    wall-clock seconds (default: the scenario's ``duration_s``). ``dry_run``: record the
+    actions as refused ("dry run: not carried out") instead of carrying them out.
+
+    Ctrl-C ends the run as SIGINT ends ``reconf live`` (migrations in flight aborted, so that
+    each VM runs on exactly one host; the files written), then raises ``KeyboardInterrupt``. A
+    policy that raises ends the run the same way, then its exception propagates. Bad input
+    raises :class:`ScenarioError`, a host that does not answer :class:`SimulationError`, with
+    the CLI's messages. Needs the package built with the live backend
+    (``MATURIN_PEP517_ARGS="--features libvirt" pip install ./python``; ``reconf.HAS_LIBVIRT``
+    says whether it was): otherwise raises ``RuntimeError``.
+    """
+    loaded = load(scenario, seed=seed, set=set, max_memory_mb=max_memory_mb)
+    if isinstance(uris, str):
+        uris = [uris]
+    return RunResult(_reconf.live(loaded, [str(u) for u in uris], Path(out), policy, dry_run, duration_s))
+
+
 class SweepResult:
     """A finished sweep: ``runs`` (``runs.csv``: one row per run, summaries flattened with dots)
     and ``aggregate`` (``aggregate.csv``: mean, sd and 95% CI per configuration) as pandas
@@ -205,6 +244,39 @@ def _axis_values(values: Any) -> str:
     return toml_value(values)
 
 
+def _policy_name(policy: Any) -> str:
+    """How a Python policy is named: its ``name`` attribute if it is a string, else its class's
+    (or function's) name."""
+    name = getattr(policy, "name", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(policy, type) or inspect.isfunction(policy):
+        return policy.__name__
+    return type(policy).__name__
+
+
+def _takes_seed(make: Any) -> bool:
+    try:
+        return "seed" in inspect.signature(make).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _policy_factory(policy: Any):
+    """``policy`` of :func:`sweep` as a function of the run's seed that returns a new policy."""
+    if isinstance(policy, type) or (callable(policy) and not hasattr(policy, "decide")):
+        make = policy
+        if _takes_seed(make):
+            return lambda seed: make(seed=seed)
+        return lambda seed: make()
+    if hasattr(policy, "decide"):
+        return lambda seed: copy.deepcopy(policy)
+    raise TypeError(
+        "policy: a policy class, a function returning a policy, or a policy object (an object "
+        f"with decide(view)), not {type(policy).__name__}"
+    )
+
+
 def sweep(
     scenarios: Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]],
     seeds: Union[int, str, range, None] = None,
@@ -215,6 +287,7 @@ def sweep(
     keep: str = "all",
     max_runs: Optional[int] = None,
     progress: bool = False,
+    policy: Any = None,
 ) -> SweepResult:
     """Runs a batch as ``reconf sweep`` does: scenario files (or one sweep file) × the product of
     the ``set`` axes × seeds, in parallel; returns its tables as DataFrames.
@@ -225,6 +298,21 @@ def sweep(
     ``{"replicas": 2}`` or ``"replicas=2"`` or ``"scenario=LABEL"``. ``out``: the sweep folder
     (resumed if it exists); without it a temporary folder is used and removed once read.
     Raises :class:`ScenarioError` for bad input and :class:`SimulationError` if runs failed.
+
+    ``policy``: a Python policy for every run, in place of the scenarios' own (whose
+    ``[policy]`` then only sets the control period and the monitoring noise), as in
+    :func:`run`. Each run gets a new one: a class (or a function returning a policy) is called
+    for each run, as ``policy(seed=SEED)`` if it takes a ``seed`` parameter (the run's seed,
+    for a policy that draws random numbers) and ``policy()`` otherwise; a policy object is
+    copied (``copy.deepcopy``) for each run. Runs still go in parallel on ``jobs`` threads, but
+    the Python ``decide`` calls take turns (one thread runs Python at a time: the GIL), so a
+    Python policy's sweep gains from threads only the simulation between control instants. The
+    results are the same whatever ``jobs`` is, as long as the policy keeps its state in itself
+    (not in globals, class attributes or the ``random`` module's shared generator). A policy
+    that raises fails its run (the message, with the file and line, is in ``runs.csv`` and the
+    run's ``error.txt``); the other runs go on. ``sweep.json`` names the policy
+    (``"policy": "python:NAME"``), and a sweep resumed with another policy (or none) is
+    refused: the name is what is checked, so a changed ``decide`` needs a new ``out``.
     """
     if isinstance(scenarios, (str, os.PathLike)):
         scenarios = [scenarios]
@@ -257,7 +345,10 @@ def sweep(
     argv += ["--out", str(folder)]
     try:
         try:
-            runs, ok, failed, ran, kept = _reconf.sweep(argv)
+            if policy is None:
+                runs, ok, failed, ran, kept = _reconf.sweep(argv)
+            else:
+                runs, ok, failed, ran, kept = _reconf.sweep(argv, _policy_factory(policy), _policy_name(policy))
         except _reconf.SimulationError as e:
             raise _reconf.SimulationError(f"{e}; first error: {_first_error(folder)}") from None
         import pandas as pd

@@ -1,12 +1,14 @@
 //! `reconf._reconf`, the extension module of the `reconf` Python package (`python/reconf/`):
 //! scenarios loaded and run through the library's own functions (the ones the CLI uses), the
 //! policy's view and actions as Python classes, a Python policy behind the `Policy` seam, sweeps,
-//! and step-by-step sessions for the Gymnasium environment.
+//! live runs against libvirt (feature `libvirt`), and step-by-step sessions for the Gymnasium
+//! environment.
 
 use pyo3::create_exception;
 use pyo3::prelude::*;
 
 mod actions;
+mod live;
 mod policy;
 mod run;
 mod scenario;
@@ -35,6 +37,7 @@ fn _reconf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ScenarioError", py.get_type::<ScenarioError>())?;
     m.add("SimulationError", py.get_type::<SimulationError>())?;
     m.add("VERSION", reconf::report::provenance::VERSION_LINE)?;
+    m.add("HAS_LIBVIRT", live::HAS_LIBVIRT)?;
     m.add_class::<scenario::Scenario>()?;
     m.add_class::<run::Output>()?;
     m.add_class::<session::Session>()?;
@@ -42,6 +45,7 @@ fn _reconf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scenario::toml_of_json, m)?)?;
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(live::live, m)?)?;
     view::register(m)?;
     actions::register(m)?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Running a scenario from Python: the CLI's `Simulation::from_loaded(..).try_run()`, with the
 //! interpreter released while it runs (a Python policy attaches it at each control instant).
 
-use crate::policy::{PolicyRaised, PyPolicy};
+use crate::policy::{OnError, PolicyRaised, PyPolicy};
 use crate::scenario::Scenario;
 use crate::SimulationError;
 use pyo3::prelude::*;
@@ -63,7 +63,10 @@ pub fn run(
         })?;
     }
     let sim = match policy {
-        Some(p) => Simulation::from_loaded_with_policy(loaded, Some(Box::new(PyPolicy::new(p)?))),
+        Some(p) => Simulation::from_loaded_with_policy(
+            loaded,
+            Some(Box::new(PyPolicy::new(p, OnError::Raise)?)),
+        ),
         None => Simulation::from_loaded(loaded),
     };
     let result = py.detach(|| catch_unwind(AssertUnwindSafe(|| sim.try_run())));

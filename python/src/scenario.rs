@@ -12,6 +12,9 @@ pub struct Scenario {
     pub loaded: Loaded,
     /// How errors and messages name it: its path, or `<string>` for TOML text.
     pub shown: String,
+    /// Where its relative file names start from: its folder, or the folder given with TOML
+    /// text (the live backend reads `live.templates` from there).
+    pub base_dir: PathBuf,
 }
 
 #[pymethods]
@@ -77,16 +80,24 @@ pub fn load_scenario(
     base_dir: Option<PathBuf>,
 ) -> PyResult<Scenario> {
     reconf::scenario::budget::set_limit_mb(max_memory_mb);
-    let (loaded, shown) = py.detach(|| match kind {
-        "path" => (load(Path::new(source), &sets), source.to_string()),
+    let (loaded, shown, base_dir) = py.detach(|| match kind {
+        "path" => {
+            let path = Path::new(source);
+            let base = path.parent().map(PathBuf::from).unwrap_or_default();
+            (load(path, &sets), source.to_string(), base)
+        }
         _ => {
             let shown = shown.unwrap_or_else(|| "<string>".to_string());
             let base = base_dir.unwrap_or_default();
-            (load_str(source, &shown, &base, &sets), shown)
+            (load_str(source, &shown, &base, &sets), shown, base)
         }
     });
     let loaded = loaded.map_err(|e| ScenarioError::new_err(e.to_string()))?;
-    Ok(Scenario { loaded, shown })
+    Ok(Scenario {
+        loaded,
+        shown,
+        base_dir,
+    })
 }
 
 /// TOML text of a JSON document (a scenario given as a Python dict, dumped as JSON).

@@ -1,11 +1,14 @@
 //! `reconf sweep` from Python: the same arguments, parsed by the CLI's own parser and run by the
 //! library's batch runner; the Python side reads the tables it writes.
 
+use crate::policy::{describe, OnError, PyPolicy};
 use crate::{ScenarioError, SimulationError};
 use clap::Parser;
 use pyo3::prelude::*;
-use reconf::batch::{run_sweep, Progress, SweepError, SweepOptions};
+use reconf::batch::{run_sweep, PolicyOverride, Progress, SweepError, SweepOptions};
 use reconf::cli::sweep::{keep_of, spec_of, SweepArgs};
+use reconf_api::Policy;
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(name = "reconf sweep")]
@@ -21,11 +24,37 @@ fn sweep_error(e: SweepError) -> PyErr {
     }
 }
 
+/// The policy of every run: `make(seed)` builds a fresh Python policy for each run (in the
+/// worker thread that runs it, with the interpreter attached); `label` names it in `sweep.json`.
+fn policy_override(make: Py<PyAny>, label: &str) -> PolicyOverride {
+    PolicyOverride {
+        label: format!("python:{label}"),
+        build: Arc::new(move |seed| {
+            Python::attach(|py| {
+                let obj = make
+                    .bind(py)
+                    .call1((seed,))
+                    .map_err(|e| format!("cannot make the run's policy: {}", describe(py, &e)))?;
+                let p = PyPolicy::new(&obj, OnError::FailRun)
+                    .map_err(|e| format!("cannot make the run's policy: {}", describe(py, &e)))?;
+                Ok(Box::new(p) as Box<dyn Policy>)
+            })
+        }),
+    }
+}
+
 /// Runs `reconf sweep ARGV...` (without `--slurm`); returns (runs, ok, failed, ran now, kept
-/// from before). Raises `ScenarioError` for bad input and `SimulationError` if runs failed, with
-/// the CLI's messages.
+/// from before). With `policy` (a callable: seed -> a new Python policy), every run uses a
+/// policy of its own made by it, named `policy_label` in `sweep.json`. Raises `ScenarioError`
+/// for bad input and `SimulationError` if runs failed, with the CLI's messages.
 #[pyfunction]
-pub fn sweep(py: Python<'_>, argv: Vec<String>) -> PyResult<(u64, u64, u64, u64, u64)> {
+#[pyo3(signature = (argv, policy = None, policy_label = None))]
+pub fn sweep(
+    py: Python<'_>,
+    argv: Vec<String>,
+    policy: Option<Py<PyAny>>,
+    policy_label: Option<String>,
+) -> PyResult<(u64, u64, u64, u64, u64)> {
     let cmd = SweepCommand::try_parse_from(std::iter::once("reconf sweep".to_string()).chain(argv))
         .map_err(|e| {
             let text = e.to_string();
@@ -57,6 +86,8 @@ pub fn sweep(py: Python<'_>, argv: Vec<String>) -> PyResult<(u64, u64, u64, u64,
             Progress::Lines
         },
         keep,
+        policy: policy
+            .map(|make| policy_override(make, policy_label.as_deref().unwrap_or("policy"))),
     };
     let r = py.detach(|| run_sweep(&spec, &opts)).map_err(sweep_error)?;
     if r.collected.failed > 0 || r.collected.missing > 0 {
