@@ -3,7 +3,16 @@
 # comes from cargo's own build report, not from a guess.
 #
 #   . scripts/reconf-bin.sh    # from the repository root; then "$reconf" run ...
-reconf=$(cargo build --release --locked --quiet --bin reconf --message-format=json \
+#
+# `--workspace` resolves the dependencies' features for the whole workspace, as the Python
+# package's build does (pyo3's macros need syn's "visit-mut"): the wheel that
+# scripts/python-test.sh builds then reuses every release artefact of this build but its own
+# crate and pyo3's. RECONF_WITH_LIBVIRT=1 (CI) builds the live backend in, as the CI's wheel does.
+features=()
+if [[ ${RECONF_WITH_LIBVIRT:-0} == 1 ]]; then
+    features=(--features reconf/libvirt)
+fi
+reconf=$(cargo build --release --locked --quiet --workspace "${features[@]}" --bin reconf --message-format=json \
     | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 if [[ -z $reconf || ! -x $reconf ]]; then
     echo "error: could not find the reconf binary that cargo built" >&2
