@@ -204,3 +204,84 @@ fn an_unplaced_vm_counts_its_whole_demand_as_unmet() {
     );
     close("energy", s.energy_kwh, 190.0 * 200.0 / 3.6e6);
 }
+
+/// Places the VMs as first fit would, and restarts every trace-driven VM shown failed on node
+/// `to`, from its image.
+struct RestartTraceVms {
+    to: reconf_api::NodeId,
+}
+
+impl reconf_api::Policy for RestartTraceVms {
+    fn name(&self) -> &str {
+        "test-restart-trace-vms"
+    }
+    fn decide(&mut self, view: &reconf_api::View) -> Vec<reconf_api::Action> {
+        // At time 0, the placement first fit makes without a policy: a and b on h-0, c on h-1.
+        let place = view.unplaced().map(|v| reconf_api::Action::Place {
+            vm: v.id,
+            node: reconf_api::NodeId(u32::from(v.id.0 >= 2)),
+        });
+        let restart = view.failures.iter().filter_map(|f| match f.failed {
+            reconf_api::Failed::Vm(vm) if view.vm(vm).replica.is_none() => {
+                Some(reconf_api::Action::RestartVm { vm, node: self.to })
+            }
+            _ => None,
+        });
+        place.chain(restart).collect()
+    }
+}
+
+/// h-1 crashes at 50 s with `c` (600 of its 1000 units); a policy restarts `c` from its image on
+/// h-0 at the control instant of the crash; its guest boots in 20 s (the default VM boot), and
+/// from 70 s its trace drives it again on h-0: 2400 units of demand on 2000, proportional shares
+/// floored to whole units (833 + 666 + 500), 1999 busy.
+#[test]
+fn a_trace_driven_vm_lost_in_a_crash_restarts_from_its_image_and_follows_its_trace_again() {
+    let (dir, text) = two_hosts_three_vms(
+        "[policy]\nname = \"static\"\nperiod_s = 10\n\
+         [faults]\n[[faults.scripted]]\nat_s = 50\nnode = \"h-1\"\n",
+    );
+    let text = text.replace("report_interval_s = 100", "report_interval_s = 10");
+    let loaded = load(&text, dir.path()).unwrap();
+    let policy = RestartTraceVms {
+        to: reconf_api::NodeId(0),
+    };
+    let out = Simulation::from_loaded_with_policy(&loaded, Some(Box::new(policy))).run();
+    let row = &out.failures.as_ref().unwrap()[0];
+    assert_eq!((row.target.as_str(), row.vms_lost), ("h-1", 1));
+    let restarts: Vec<_> = out
+        .actions
+        .iter()
+        .filter(|a| a.kind == "restart-vm")
+        .collect();
+    assert_eq!(restarts.len(), 1, "{:?}", out.actions);
+    let r = restarts[0];
+    assert_eq!((r.outcome.as_str(), r.start_s), ("done", 50.0), "{r:?}");
+    close("restart end", r.end_s.unwrap(), 70.0);
+    let util = |t: f64| {
+        out.nodes
+            .iter()
+            .find(|n| out.node_names[n.node as usize] == "h-0" && n.time_s == t)
+            .unwrap()
+            .utilisation
+    };
+    // a and b alone (1800 of 2000) while c boots; then all three, floored shares.
+    close("h-0 at 60-70 s", util(70.0), 0.9);
+    close("h-0 at 70-80 s", util(80.0), 1999.0 / 2000.0);
+    close("h-0 at 190-200 s", util(200.0), 1999.0 / 2000.0);
+    let again = Simulation::from_loaded_with_policy(
+        &loaded,
+        Some(Box::new(RestartTraceVms {
+            to: reconf_api::NodeId(1),
+        })),
+    )
+    .run();
+    // Restarting on the crashed node itself is refused, with the reason.
+    let refused: Vec<_> = again
+        .actions
+        .iter()
+        .filter(|a| a.kind == "restart-vm")
+        .collect();
+    assert_eq!(refused[0].outcome, "refused");
+    assert_eq!(refused[0].reason, "node is failed");
+}

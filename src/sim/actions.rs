@@ -143,6 +143,15 @@ impl ActionLog {
         }
     }
 
+    /// The `RestartVm` in progress that restarts VM `v`, other than action `except`.
+    pub fn restart_of_vm(&self, v: u32, except: Option<usize>) -> Option<usize> {
+        self.records.iter().enumerate().rposition(|(a, r)| {
+            Some(a) != except
+                && r.outcome == Outcome::InProgress
+                && matches!(r.action, Action::RestartVm { vm, .. } if vm.0 == v)
+        })
+    }
+
     /// The action in progress that starts or stops replica `s`.
     pub fn of_replica(&self, s: u32) -> Option<usize> {
         self.records

@@ -56,6 +56,9 @@ pub enum Event {
     Control,
     /// VMs not placed yet are offered to the policy (time 0).
     InitialPlacement,
+    /// A trace-driven VM restarted from its image (by `action`) has booted: its trace drives it
+    /// again.
+    TraceVmReady { vm: u32, action: u32 },
     /// A group of trace-driven VMs reads its traces: their demands change.
     TraceUpdate { group: u32 },
     /// A fault strikes, or a repair ends.

@@ -248,6 +248,10 @@ impl Simulation {
                 }
                 self.check_invariants_after_event();
             }
+            Event::TraceVmReady { vm, action } => {
+                self.on_trace_vm_ready(now, vm, action as usize);
+                self.check_invariants_after_event();
+            }
             Event::Fault(event) => {
                 self.on_fault_event(now, event.unpack());
                 self.check_invariants_after_event();

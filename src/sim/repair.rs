@@ -1,7 +1,9 @@
 //! Repair by reconfiguration: restarting a failed replica on a node as a fresh server (deploy,
 //! data copy, VM boot, start: what a restart-based manager does), or restarting a VM lost in a
 //! node crash from its disk image (VM boot and server start only: what a VM-based manager
-//! does). Either way the replica keeps its id and name and comes back without its sessions.
+//! does). Either way the replica keeps its id and name and comes back without its sessions. A
+//! trace-driven VM (no replica) restarts from its image the same way: once its guest has booted
+//! its trace drives it again, from the trace's current reading.
 
 use super::actions::BootWaiter;
 use super::apps::{Host, ServerState};
@@ -116,11 +118,23 @@ impl Simulation {
         if vm.alive || !vm.failed {
             return self.refuse(now, a, "the VM was not lost in a crash");
         }
-        let VmLoad::Replica(s) = self.vm_loads[v as usize] else {
-            return self.refuse(now, a, "only a replica's VM can be restarted");
+        let replica = match self.vm_loads[v as usize] {
+            VmLoad::Replica(s) => Some(s),
+            VmLoad::Trace => None,
         };
-        if self.apps.server(s).state != ServerState::Failed || self.log.of_replica(s).is_some() {
-            return self.refuse(now, a, "its replica is being restarted already");
+        match replica {
+            Some(s) => {
+                if self.apps.server(s).state != ServerState::Failed
+                    || self.log.of_replica(s).is_some()
+                {
+                    return self.refuse(now, a, "its replica is being restarted already");
+                }
+            }
+            None => {
+                if self.log.restart_of_vm(v, Some(a)).is_some() {
+                    return self.refuse(now, a, "the VM is being restarted already");
+                }
+            }
         }
         let state = match self.restart_target(n) {
             Ok(state) => state,
@@ -135,8 +149,10 @@ impl Simulation {
                 format!("node has {free:.0} MB of RAM free, the VM needs {ram:.0} MB"),
             );
         }
-        self.log.record_mut(a).replica = Some(ReplicaId(s));
-        self.faults_server_restarting(now, s);
+        if let Some(s) = replica {
+            self.log.record_mut(a).replica = Some(ReplicaId(s));
+            self.faults_server_restarting(now, s);
+        }
         match state {
             NodeState::On => self.boot_restarted_vm(now, a, v, n),
             NodeState::Booting | NodeState::Off => {
@@ -164,7 +180,17 @@ impl Simulation {
             return self.log.finish(now, a, reconf_api::Outcome::Failed(reason));
         }
         let VmLoad::Replica(s) = self.vm_loads[v as usize] else {
-            unreachable!("checked: a replica's VM")
+            // A trace-driven VM: its guest boots, then its trace drives it again.
+            let mut rng = self.mechanism_rng(a);
+            let delay_s = self.starts.vm_boot_s(&mut rng);
+            self.q.schedule(
+                now.plus_ns(secs_to_ns(delay_s)),
+                Event::TraceVmReady {
+                    vm: v,
+                    action: a as u32,
+                },
+            );
+            return;
         };
         let server = self.apps.server(s);
         let (ai, ti) = (server.app as usize, server.tier as usize);
@@ -179,5 +205,17 @@ impl Simulation {
             now.plus_ns(secs_to_ns(delay_s)),
             Event::ReplicaReady { server: s, epoch },
         );
+    }
+
+    /// Trace-driven VM `v`, restarted by action `a`, has booted (unless its node crashed since,
+    /// which failed the action): it asks for its trace's current demand again.
+    pub(super) fn on_trace_vm_ready(&mut self, now: SimTime, v: u32, a: usize) {
+        if self.log.records()[a].outcome != reconf_api::Outcome::InProgress {
+            return;
+        }
+        self.cluster.vm_started(v);
+        let demand = self.traces.demand_of(v).unwrap_or(0.0);
+        self.with_cluster(|c, h| c.set_vm_want(now, v, demand, h));
+        self.log.finish(now, a, reconf_api::Outcome::Done);
     }
 }

@@ -116,6 +116,15 @@ impl Traces {
         }
     }
 
+    /// What trace-driven VM `vm` asks for now, in CPU units (its trace's last reading).
+    pub fn demand_of(&self, vm: u32) -> Option<f64> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.vms)
+            .find(|tv| tv.vm == vm)
+            .map(|tv| tv.demand)
+    }
+
     /// VMs ended by the end-at-zero rule so far.
     pub fn ended(&self) -> u64 {
         self.ended

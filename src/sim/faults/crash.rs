@@ -249,6 +249,15 @@ impl Simulation {
         record
             .failed
             .extend(crash.vms_lost.iter().map(|&v| Failed::Vm(VmId(v))));
+        // A trace-driven VM restarting here is lost again: its restart fails.
+        for &v in &crash.vms_lost {
+            if matches!(self.vm_loads[v as usize], VmLoad::Trace) {
+                if let Some(a) = self.log.restart_of_vm(v, None) {
+                    self.log
+                        .finish(now, a, Outcome::Failed("its node crashed".into()));
+                }
+            }
+        }
         for (action, lost, v) in crash.migrations_ended {
             let reason = if crash.recovered.iter().any(|r| r.vm == v) {
                 "a node crashed: the VM resumes on its checkpoint backup"
