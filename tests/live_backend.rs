@@ -196,6 +196,7 @@ fn config() -> Config {
         call_timeout: Duration::from_secs(10),
         boot_timeout: Duration::from_secs(30),
         poll_wait: Duration::from_secs(2),
+        power: Vec::new(),
     }
 }
 

@@ -165,6 +165,7 @@ fn config(reserve_mb: f64, opts: MigrateOptions) -> Config {
         call_timeout: Duration::from_secs(10),
         boot_timeout: Duration::from_secs(30),
         poll_wait: Duration::from_secs(2),
+        power: Vec::new(),
     }
 }
 

@@ -108,8 +108,8 @@ pub struct NodeView {
     pub power_w: f64,
     /// Its power model: watts drawn at 0, 10, …, 100 % CPU utilisation, linearly interpolated
     /// in between (SPECpower tables; a linear model as its 11 points). All zeros when the
-    /// backend does not know the node's power (the live backend). Power-aware placement
-    /// estimates the power a move adds from it.
+    /// backend does not know the node's power (a live host without a `[live] power` model).
+    /// Power-aware placement estimates the power a move adds from it.
     pub power_curve_w: [f64; 11],
     /// VMs on the node (virtualized), including those migrating away.
     pub vms: Vec<VmId>,

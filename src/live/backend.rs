@@ -34,6 +34,7 @@ use super::hypervisor::{DomainInfo, HostInfo, Hypervisor, MigrateOptions};
 use super::naming::{domain_name, parse_domain_name};
 use super::template::template_vcpus;
 pub use super::template::{instantiate_template, template_memory_kib};
+use crate::model::power::PowerModel;
 use crate::report::output::ActionRow;
 use reconf_api::{
     Action, ActionId, ActionView, AppId, AppView, Mode, NodeId, NodeState, NodeView, Outcome,
@@ -81,6 +82,9 @@ pub struct Config {
     /// Longest wait of a view for the hosts' answers (the control loop uses a fraction of its
     /// period); a host answering later is used at the next view.
     pub poll_wait: Duration,
+    /// Each host's power model (`[live] power`), by node index; a host beyond the list, or
+    /// `None`, has none (0 W).
+    pub power: Vec<Option<PowerModel>>,
 }
 
 impl Config {
@@ -502,9 +506,9 @@ impl Backend {
                         .map(|v| v.cores_used)
                         .sum::<f64>()
                         + 0.0,
-                    power_w: 0.0,
-                    // libvirt does not measure power: no model to plan with.
-                    power_curve_w: [0.0; 11],
+                    power_w: self.node_power_w(n),
+                    // libvirt measures no power: the scenario's model, if any, to plan with.
+                    power_curve_w: self.power_model(n).map_or([0.0; 11], PowerModel::curve_w),
                     vms: self
                         .vms
                         .iter()
@@ -612,6 +616,28 @@ impl Backend {
             apps,
             actions,
             failures: std::mem::take(&mut self.new_failures),
+        }
+    }
+
+    fn power_model(&self, n: usize) -> Option<&PowerModel> {
+        self.cfg.power.get(n).and_then(Option::as_ref)
+    }
+
+    /// Node `n`'s power now by its model, in W (0 without one): its model at its measured CPU
+    /// utilisation while its host runs (shown off without a power-off command too: it is only
+    /// marked unusable), its idle power while it boots, 0 once powered off by its command, and
+    /// 0 while lost (what it draws then is unknown; the simulator's failed nodes draw 0).
+    fn node_power_w(&self, n: usize) -> f64 {
+        let Some(model) = self.power_model(n) else {
+            return 0.0;
+        };
+        let node = &self.nodes[n];
+        if node.boot.is_some() {
+            model.idle_w()
+        } else if node.dark || node.failed.is_some() {
+            0.0
+        } else {
+            model.watts(node.cpu)
         }
     }
 

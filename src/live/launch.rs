@@ -80,7 +80,9 @@ pub fn launch(
             "--duration-s: must be a positive number of seconds, got {duration_s}"
         )));
     }
-    let mut cfg = config_from_scenario(sc, shown, req.base_dir, req.uris.len(), req.dry_run)
+    // The scenario's text, to point at the line of a field only known bad here.
+    let src = std::fs::read_to_string(shown).unwrap_or_default();
+    let mut cfg = config_from_scenario(sc, &src, shown, req.base_dir, req.uris.len(), req.dry_run)
         .map_err(|e| LiveFailure::input(e.to_string()))?;
     let policy = match policy {
         Some(p) => Some(p),
@@ -180,6 +182,12 @@ pub fn launch(
         s.faults.failures.unwrap_or(0),
         s.faults.repairs.unwrap_or(0)
     );
+    if s.energy_kwh > 0.0 {
+        eprintln!(
+            "  {:.6} kWh estimated from the [live] power models",
+            s.energy_kwh
+        );
+    }
     eprintln!("  results in {}", req.out.display());
     Ok(Finished { output, interrupt })
 }

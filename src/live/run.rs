@@ -23,6 +23,7 @@ use std::time::Duration;
 /// missing template is bad input before anything runs).
 pub fn config_from_scenario(
     sc: &Scenario,
+    src: &str,
     shown: &str,
     base_dir: &Path,
     node_count: usize,
@@ -95,6 +96,24 @@ pub fn config_from_scenario(
     if names.len() != node_count {
         names = (0..node_count).map(|k| format!("node-{k}")).collect();
     }
+    // Power models by node name, checked by the loader; a name must be one of the hosts'.
+    let mut power = vec![None; node_count];
+    for (host, model) in &live.power {
+        let mut field = "live.power".to_string();
+        crate::scenario::locate::push_key(&mut field, host);
+        let Some(n) = names.iter().position(|x| x == host) else {
+            return Err(InputError::new(
+                shown,
+                format!(
+                    "no host `{host}`: the {node_count} host(s) of this run are {}",
+                    names.join(", ")
+                ),
+            )
+            .at_line(crate::scenario::locate::line_of(src, &field))
+            .field(field));
+        };
+        power[n] = Some(crate::model::power::PowerModel::of(model));
+    }
     Ok(Config {
         node_names: names,
         apps,
@@ -120,6 +139,7 @@ pub fn config_from_scenario(
         call_timeout: Duration::from_secs_f64(live.call_timeout_s),
         boot_timeout: Duration::from_secs_f64(live.boot_timeout_s),
         poll_wait: Duration::from_secs(1),
+        power,
     })
 }
 
@@ -173,6 +193,8 @@ struct Recorder {
     /// Per tier: the time it had at least one active replica, in seconds.
     tier_up_s: Vec<f64>,
     node_hours: f64,
+    /// Energy by the hosts' power models (`[live] power`), each view's power over its period.
+    energy_kwh: f64,
 }
 
 impl Recorder {
@@ -210,14 +232,16 @@ impl Recorder {
             })
             .count();
         self.node_hours += up as f64 * view.period_s / 3600.0;
+        let power_w: f64 = view.nodes.iter().map(|n| n.power_w).sum();
+        self.energy_kwh += power_w * view.period_s / 3.6e6;
         self.timeseries.push(TimeseriesRow {
             time_s: round_ms(view.now_s),
             users: Default::default(),
             apps: vec![Default::default(); view.apps.len()],
             utilisation: util,
             nodes_up: up as u64,
-            power_w: 0.0,
-            energy_kwh: 0.0,
+            power_w,
+            energy_kwh: self.energy_kwh,
             // Not measured live: libvirt reports use, not demand.
             active_nodes: 0,
             migrations: 0,
@@ -240,7 +264,7 @@ impl Recorder {
                     reconf_api::NodeState::Failed => "failed",
                 },
                 utilisation: n.cpu_utilisation,
-                power_w: 0.0,
+                power_w: n.power_w,
             });
         }
     }
@@ -269,6 +293,7 @@ impl LiveRun {
             tier_util: Vec::new(),
             tier_up_s: Vec::new(),
             node_hours: 0.0,
+            energy_kwh: 0.0,
         };
         let period_s = self.period.as_secs_f64();
         let mut scripted: Vec<&ScriptedAction> = self.scripted.iter().collect();
@@ -375,7 +400,7 @@ impl LiveRun {
                 faults: backend.fault_figures(tier_availability),
                 checkpointing: Default::default(),
                 node_hours: rec.node_hours,
-                energy_kwh: 0.0,
+                energy_kwh: rec.energy_kwh,
                 datacenter: Default::default(),
                 tier_utilisation,
                 apps: rec

@@ -25,6 +25,24 @@ pub enum PowerModel {
 const TABLE_POINT_EPS: f64 = 1e-9;
 
 impl PowerModel {
+    /// The model a scenario's `power` table describes (node groups', `[live] power`'s).
+    pub fn of(p: &crate::scenario::infra::Power) -> Self {
+        use crate::scenario::infra::Power;
+        match p {
+            Power::Table { watts } => PowerModel::Table { watts: *watts },
+            Power::Linear { idle_w, max_w } => PowerModel::Linear {
+                idle_w: *idle_w,
+                max_w: *max_w,
+            },
+            Power::HpMl110G4 => PowerModel::hp_proliant_ml110_g4(),
+            Power::HpMl110G5 => PowerModel::hp_proliant_ml110_g5(),
+            Power::Constant { watts } => PowerModel::Linear {
+                idle_w: *watts,
+                max_w: *watts,
+            },
+        }
+    }
+
     /// HP ProLiant ML110 G4 (Intel Xeon 3040, 2 cores × 1860 MHz), SPECpower_ssj2008.
     pub fn hp_proliant_ml110_g4() -> Self {
         PowerModel::Table {

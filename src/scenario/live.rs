@@ -57,6 +57,15 @@ pub struct Live {
     /// the node unusable (shown `off` to the policy, which then places nothing on it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_off_command: Option<String>,
+    /// Power model of each host, keyed by node name (as `reconf live` names its hosts: from
+    /// `infrastructure.nodes` when it lists as many nodes as `--uri`s, else `node-0`,
+    /// `node-1`...), in the simulator's terms (`infrastructure.nodes[].power`): e.g. `host-0 =
+    /// { model = "hp-ml110-g4" }`, `host-1 = { model = "table", watts = [...11 figures...] }`.
+    /// libvirt measures no power: power-aware policies (PABFD) plan with these curves, and the
+    /// run reports the power and energy they give for the measured CPU utilisation. A host not
+    /// listed has no model (0 W: planning falls back to the lowest-numbered host with room).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub power: BTreeMap<String, super::infra::Power>,
 }
 
 fn default_stop_timeout_s() -> f64 {
@@ -83,6 +92,7 @@ impl Default for Live {
             boot_timeout_s: default_boot_timeout_s(),
             power_on_command: None,
             power_off_command: None,
+            power: BTreeMap::new(),
         }
     }
 }

@@ -66,6 +66,7 @@ pub fn load_str(
     validate::check_policy(&scenario).map_err(locate)?;
     validate::check_faults(&scenario).map_err(locate)?;
     validate::check_checkpointing(&scenario).map_err(locate)?;
+    validate::check_live(&scenario).map_err(locate)?;
     let scenario = resolve_files(scenario, src, shown, base_dir, &overrides)?;
     // After resolving: a trace is points by now.
     validate::check_progress(&scenario).map_err(locate)?;

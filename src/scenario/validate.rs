@@ -2,7 +2,7 @@
 //! and capacities, increasing profile points, unique names, probabilities summing to 1, demands
 //! naming real interactions). Each problem is reported with the dotted path of its field.
 
-use super::schema::{Distribution, MixKind, Profile, Scenario};
+use super::schema::{Distribution, MixKind, Power, Profile, Scenario};
 use crate::workload::mix::Mix;
 
 /// A problem found in a field: its path (`apps[0].tiers[1].cores`) and what is wrong.
@@ -240,7 +240,7 @@ pub fn check_demand_names(sc: &Scenario, mixes: &[std::sync::Arc<Mix>]) -> Resul
 /// the scripted actions.
 pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
     use super::placement::{initial_placement, node_names};
-    use super::schema::{DeployMode, Power, ScriptedAction};
+    use super::schema::{DeployMode, ScriptedAction};
     let Some(infra) = &sc.infrastructure else {
         if !sc.actions.is_empty() {
             return Err(problem(
@@ -285,25 +285,7 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
         positive(format!("{gp}.nic_mbps"), g.nic_mbps)?;
         non_negative(format!("{gp}.boot_s"), g.boot_s)?;
         non_negative(format!("{gp}.shutdown_s"), g.shutdown_s)?;
-        match &g.power {
-            Power::Table { watts } => {
-                for (i, w) in watts.iter().enumerate() {
-                    non_negative(format!("{gp}.power.watts[{i}]"), *w)?;
-                }
-            }
-            Power::Linear { idle_w, max_w } => {
-                non_negative(format!("{gp}.power.idle_w"), *idle_w)?;
-                non_negative(format!("{gp}.power.max_w"), *max_w)?;
-                if max_w < idle_w {
-                    return Err(problem(
-                        format!("{gp}.power.max_w"),
-                        format!("{max_w} W is below idle_w ({idle_w} W)"),
-                    ));
-                }
-            }
-            Power::Constant { watts } => non_negative(format!("{gp}.power.watts"), *watts)?,
-            Power::HpMl110G4 | Power::HpMl110G5 => {}
-        }
+        check_power(&format!("{gp}.power"), &g.power)?;
         if infra.mode == DeployMode::Virtualized && infra.host_reserved_ram_mb >= g.ram_mb {
             return Err(problem(
                 format!("{p}.host_reserved_ram_mb"),
@@ -609,6 +591,42 @@ fn check_fault_time(path: &str, t: &super::faults::FaultTime) -> Result<(), Prob
         FaultTime::Lognormal { cv, .. } => non_negative(format!("{path}.cv"), *cv),
         FaultTime::Exponential { .. } | FaultTime::Deterministic { .. } => Ok(()),
     }
+}
+
+/// Checks a power model at `path`: figures finite and >= 0 W, a linear model's maximum not
+/// below its idle power (a table may fall with load: some measured ones do).
+fn check_power(path: &str, power: &Power) -> Result<(), Problem> {
+    match power {
+        Power::Table { watts } => {
+            for (i, w) in watts.iter().enumerate() {
+                non_negative(format!("{path}.watts[{i}]"), *w)?;
+            }
+        }
+        Power::Linear { idle_w, max_w } => {
+            non_negative(format!("{path}.idle_w"), *idle_w)?;
+            non_negative(format!("{path}.max_w"), *max_w)?;
+            if max_w < idle_w {
+                return Err(problem(
+                    format!("{path}.max_w"),
+                    format!("{max_w} W is below idle_w ({idle_w} W)"),
+                ));
+            }
+        }
+        Power::Constant { watts } => non_negative(format!("{path}.watts"), *watts)?,
+        Power::HpMl110G4 | Power::HpMl110G5 => {}
+    }
+    Ok(())
+}
+
+/// Checks the `[live]` section's power models (as the node groups' are checked).
+pub fn check_live(sc: &Scenario) -> Result<(), Problem> {
+    let Some(live) = &sc.live else { return Ok(()) };
+    for (host, power) in &live.power {
+        let mut path = "live.power".to_string();
+        super::locate::push_key(&mut path, host);
+        check_power(&path, power)?;
+    }
+    Ok(())
 }
 
 /// Checks the `[faults]` section: positive means, node groups, nodes, apps, tiers and replicas

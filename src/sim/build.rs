@@ -21,28 +21,11 @@ use crate::report::metrics::ResponseStats;
 use crate::scenario::infra::CpuSharingKind;
 use crate::scenario::load::Loaded;
 use crate::scenario::placement::{initial_placement, node_names, nodes_on_at_start};
-use crate::scenario::schema::{DeployMode, LoopKind, Power, Scenario};
+use crate::scenario::schema::{DeployMode, LoopKind, Scenario};
 use crate::workload::distribution::Sampler;
 use crate::workload::mix::Mix;
 use crate::workload::vm_trace::VmTraceSet;
 use std::sync::Arc;
-
-/// The power model of a node group.
-pub fn power_model(p: &Power) -> PowerModel {
-    match p {
-        Power::Table { watts } => PowerModel::Table { watts: *watts },
-        Power::Linear { idle_w, max_w } => PowerModel::Linear {
-            idle_w: *idle_w,
-            max_w: *max_w,
-        },
-        Power::HpMl110G4 => PowerModel::hp_proliant_ml110_g4(),
-        Power::HpMl110G5 => PowerModel::hp_proliant_ml110_g5(),
-        Power::Constant { watts } => PowerModel::Linear {
-            idle_w: *watts,
-            max_w: *watts,
-        },
-    }
-}
 
 impl Simulation {
     /// Builds the world of a validated, resolved scenario; `mixes[i]` is the session mix of app i.
@@ -119,7 +102,7 @@ impl Simulation {
                         speed: g.speed,
                         ram_mb: g.ram_mb,
                         nic_mb_per_s: g.nic_mbps / 8.0,
-                        power: power_model(&g.power),
+                        power: PowerModel::of(&g.power),
                         boot_ns: secs_to_ns(g.boot_s),
                         shutdown_ns: secs_to_ns(g.shutdown_s),
                         on,
