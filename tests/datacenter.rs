@@ -285,3 +285,61 @@ fn a_trace_driven_vm_lost_in_a_crash_restarts_from_its_image_and_follows_its_tra
     assert_eq!(refused[0].outcome, "refused");
     assert_eq!(refused[0].reason, "node is failed");
 }
+
+/// `infrastructure.ram_limit`: with 1200 MB hosts the t = 0 first fit is as with 4 GB (a and b,
+/// 1000 MB, on h-0; c on h-1), but c's migration to h-0 needs 1500 MB there. With RAM limiting
+/// every placement (`always`, the default) it is refused and nothing else happens; with
+/// CloudSim's accounting (`at-start`: RAM limits only the placements at t = 0) it runs, and the
+/// run is the hand-computed one of the 4 GB hosts, figure for figure.
+#[test]
+fn ram_limits_migrations_always_or_only_the_placements_at_the_start() {
+    let (dir, text) = two_hosts_three_vms(
+        "[[actions]]\nkind = \"migrate\"\nat_s = 100\nvm = \"vm.c\"\nto = \"h-0\"\n",
+    );
+    let small = text.replace("ram_mb = 4096", "ram_mb = 1200");
+    let always = run(&small, dir.path());
+    assert_eq!(always.summary.migrations, 0);
+    assert_eq!(always.actions.len(), 1);
+    assert_eq!(always.actions[0].outcome, "refused");
+    assert!(
+        always.actions[0].reason.contains("200 MB of RAM free"),
+        "{}",
+        always.actions[0].reason
+    );
+    let (_, without) = two_hosts_three_vms("");
+    let quiet = run(
+        &without.replace("ram_mb = 4096", "ram_mb = 1200"),
+        dir.path(),
+    );
+    assert_eq!(always.summary.energy_kwh, quiet.summary.energy_kwh);
+
+    let at_start = small.replace(
+        "mode = \"virtualized\"",
+        "mode = \"virtualized\"\nram_limit = \"at-start\"",
+    );
+    let cloudsim = run(&at_start, dir.path());
+    let reference = run(&text, dir.path());
+    assert_eq!(cloudsim.summary.migrations, 1);
+    assert_eq!(cloudsim.actions[0].outcome, "done");
+    assert_eq!(cloudsim.summary.energy_kwh, reference.summary.energy_kwh);
+    assert_eq!(
+        cloudsim.summary.datacenter.slatah,
+        reference.summary.datacenter.slatah
+    );
+    assert_eq!(
+        cloudsim.summary.datacenter.pdm,
+        reference.summary.datacenter.pdm
+    );
+
+    // At t = 0 RAM limits both: 900 MB hosts take one 500 MB VM each, c stays unplaced and its
+    // whole demand (600 units of 1000 for 200 s) is unmet.
+    for text in [&text, &at_start.replace("ram_mb = 1200", "ram_mb = 4096")] {
+        let tiny = text.replace("ram_mb = 4096", "ram_mb = 900");
+        let s = run(&tiny, dir.path()).summary;
+        close(
+            "unmet demand with 900 MB hosts",
+            s.datacenter.unmet_demand_core_hours,
+            0.6 * 200.0 / 3600.0,
+        );
+    }
+}

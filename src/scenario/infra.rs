@@ -40,6 +40,22 @@ pub struct Infrastructure {
     /// to demand, floored to whole CPU units: CloudSim's `VmSchedulerTimeSharedOverSubscription`).
     #[serde(default)]
     pub cpu_sharing: CpuSharingKind,
+    /// When a node's RAM limits what it may host: `always` (every placement, migration and
+    /// restart needs the VM's RAM free on its destination: real hypervisors) or `at-start`
+    /// (only the placements made at time 0; afterwards a VM needs no free RAM where it goes:
+    /// CloudSim 5.0, whose VMs request their RAM only while they are created, so that RAM never
+    /// binds a migration). RAM in use is still accounted and reported either way.
+    #[serde(default)]
+    pub ram_limit: RamLimitKind,
+}
+
+/// See [`Infrastructure::ram_limit`].
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RamLimitKind {
+    #[default]
+    Always,
+    AtStart,
 }
 
 /// See [`Infrastructure::node_order`].

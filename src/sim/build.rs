@@ -18,7 +18,7 @@ use crate::model::balancer::LoadBalancer;
 use crate::model::power::PowerModel;
 use crate::model::PsServer;
 use crate::report::metrics::ResponseStats;
-use crate::scenario::infra::CpuSharingKind;
+use crate::scenario::infra::{CpuSharingKind, RamLimitKind};
 use crate::scenario::load::Loaded;
 use crate::scenario::placement::{initial_placement, node_names, nodes_on_at_start};
 use crate::scenario::schema::{DeployMode, LoopKind, Scenario};
@@ -89,6 +89,7 @@ impl Simulation {
                 cpu_sharing: CpuSharing::MaxMin,
                 migration: Default::default(),
                 checkpoint: None,
+                ram_binds_after_start: true,
             },
             Some(inf) => {
                 let names = node_names(inf);
@@ -140,6 +141,7 @@ impl Simulation {
                         cpu_cores: c.cpu_cores,
                         cpu_core_s_per_mb: c.cpu_core_s_per_mb,
                     }),
+                    ram_binds_after_start: inf.ram_limit == RamLimitKind::Always,
                 }
             }
         };

@@ -171,6 +171,9 @@ impl Simulation {
                 }
             } else {
                 (instant, at_instant) = (now, 1);
+                if now > SimTime::ZERO {
+                    self.cluster.clock_left_start();
+                }
             }
             self.dispatch(now, ev);
         }

@@ -19,8 +19,9 @@
 //! request nothing yet), with the overload check of the policy's detector (its fallback while
 //! there is no history). On CloudSim's setup this spreads the VMs one per host first.
 //!
-//! Deviations from CloudSim, deliberate: RAM is checked at every placement (reconf's RAM is
-//! real); random selection draws from a seeded stream; a VM that the same round moves twice
+//! Deviations from CloudSim, deliberate: RAM is checked at every placement against the free
+//! RAM the view shows (infinite after t = 0 with `infrastructure.ram_limit = "at-start"`, which
+//! is CloudSim's accounting; real otherwise); random selection draws from a seeded stream; a VM that the same round moves twice
 //! (CloudSim can send a VM placed on a host by the overload step off again when the underload
 //! step empties that host, starting two migrations) is migrated once, to its final host.
 
@@ -51,6 +52,8 @@ pub struct Consolidation {
     /// Per VM: where the round sends it (reused buffer), and the order VMs were first sent.
     dest: Vec<Option<u32>>,
     order: Vec<VmId>,
+    /// Size the VMs of the first placement by their demand, not their nominal capacity.
+    pub initial_by_demand: bool,
 }
 
 impl Consolidation {
@@ -64,6 +67,7 @@ impl Consolidation {
             scratch: Vec::new(),
             dest: Vec::new(),
             order: Vec::new(),
+            initial_by_demand: false,
         }
     }
 
@@ -72,7 +76,8 @@ impl Consolidation {
         &self.hist
     }
 
-    /// Places the VMs not placed yet, in id order, by PABFD at their nominal size.
+    /// Places the VMs not placed yet, in id order, by PABFD at their nominal size (or their
+    /// demand, with `initial_by_demand`).
     fn initial_placement(&mut self, view: &View) -> Vec<Action> {
         self.plan.rebuild(view);
         let excluded = vec![false; self.plan.hosts()];
@@ -84,7 +89,11 @@ impl Consolidation {
         };
         let mut actions = Vec::new();
         for vm in view.unplaced() {
-            let r = vm.cpu_max;
+            let r = if self.initial_by_demand {
+                vm.cpu_demand
+            } else {
+                vm.cpu_max
+            };
             if let Some(h) = index.find(&self.plan, &s, vm.id, r, &mut self.scratch) {
                 self.plan.add(h, vm.id, r, false);
                 index.refresh(&self.plan, h);
@@ -248,7 +257,13 @@ const INTERVAL: ParamSpec = ParamSpec::number(
 )
 .positive();
 
-const THR_PARAMS: &[ParamSpec] = &[THRESHOLD];
+const INITIAL_BY_DEMAND: ParamSpec = ParamSpec::flag(
+    "initial_by_demand",
+    false,
+    "size the VMs placed at the first decision by their demand then instead of their nominal capacity (CloudSim: nominal; by demand, more VMs than the hosts' nominal capacity can start)",
+);
+
+const THR_PARAMS: &[ParamSpec] = &[THRESHOLD, INITIAL_BY_DEMAND];
 const IQR_PARAMS: &[ParamSpec] = &[
     ParamSpec::number(
         "safety",
@@ -257,6 +272,7 @@ const IQR_PARAMS: &[ParamSpec] = &[
     )
     .non_negative(),
     FALLBACK,
+    INITIAL_BY_DEMAND,
 ];
 const MAD_PARAMS: &[ParamSpec] = &[
     ParamSpec::number(
@@ -266,6 +282,7 @@ const MAD_PARAMS: &[ParamSpec] = &[
     )
     .non_negative(),
     FALLBACK,
+    INITIAL_BY_DEMAND,
 ];
 const LR_PARAMS: &[ParamSpec] = &[
     ParamSpec::number(
@@ -276,6 +293,7 @@ const LR_PARAMS: &[ParamSpec] = &[
     .positive(),
     INTERVAL,
     FALLBACK,
+    INITIAL_BY_DEMAND,
 ];
 
 /// Detector codes of the registry's build functions.
@@ -342,11 +360,9 @@ macro_rules! combo {
             about: $about,
             params: params($d),
             build: |p, c| {
-                Box::new(Consolidation::new(
-                    $name,
-                    detector::<$d>(p),
-                    selection::<$s>(c),
-                ))
+                let mut policy = Consolidation::new($name, detector::<$d>(p), selection::<$s>(c));
+                policy.initial_by_demand = p.flag("initial_by_demand");
+                Box::new(policy)
             },
         };
     };

@@ -7,15 +7,24 @@
 //! placements, as CloudSim's). Ties go to the lowest host id. Waking an empty host costs
 //! `P(r/C) − P(0)`: no idle-power penalty (CloudSim's rule).
 //!
-//! RAM: CloudSim stops checking it after t = 0 (its VMs then request none); reconf's RAM is
-//! real (the backend refuses a migration that does not fit), so it is checked at every
-//! placement.
+//! **Exact arithmetic.** ΔP is computed in integers: utilisations in units of 10⁻⁸
+//! ([`fixed`]), the power curve in mW, so `ΔP` is exact and two hosts in the same situation tie
+//! exactly (in floating point their ΔP would differ in the last bits, and which host wins would
+//! depend on rounding noise: CloudSim's choice among hosts of equal ΔP is that noise). "`r` of
+//! CPU free" is `A_h/C_h + r/C_h ≤ 1` in these units: a tolerance of 10⁻⁸ of a host's capacity.
+//!
+//! RAM: checked against each node's `free_ram_mb` in the view, at every placement. Under
+//! CloudSim's accounting (scenario key `infrastructure.ram_limit = "at-start"`) the simulator
+//! reports it infinite after t = 0, as CloudSim stops counting it then (its VMs request none).
 //!
 //! [`HostIndex`] finds the same host as the linear scan [`find_host_naive`] without looking at
-//! every host: empty hosts of one kind (same capacity, core speed, free RAM and power curve)
-//! all give the same ΔP bit for bit and skip the overload check, so only the lowest-numbered
-//! one of each kind is a candidate; the other hosts are scanned. The overload check (the costly
-//! part) runs only for a host that would beat the best so far.
+//! every host. Empty hosts of one kind (same capacity, core speed, power curve and free RAM) all
+//! give the same ΔP and skip the overload check, so only the lowest-numbered one of each kind is
+//! a candidate. The other hosts, beyond a few hundred, are filed by their allocated utilisation
+//! `a`: for the hosts whose `a + r/C` falls in the curve's `j`-th tenth, `ΔP = s_j·a − P(U_h) +
+//! c_j(r)` (`s_j` the tenth's slope), so the best of them is a range minimum of `s_j·a − P(U_h)`
+//! over `a`, kept per bucket of `a` in a segment tree (one per tenth). The best candidate is
+//! then checked for RAM and overload; one that fails is set aside and the next best is sought.
 
 use super::history::VmHistories;
 use super::overload::Detector;
@@ -30,17 +39,72 @@ pub struct Search<'a> {
     pub hist: &'a VmHistories,
 }
 
-/// ΔP of placing a VM with request `r` on host `h`, if suitable.
+/// Utilisation 1 in fixed point.
+const ONE: i64 = 100_000_000;
+/// A tenth of utilisation (one segment of a power curve) in fixed point.
+const TENTH: i64 = ONE / 10;
+
+/// Utilisation `u` in fixed point (units of 10⁻⁸).
 #[inline]
-fn delta_power(plan: &Plan, s: &Search<'_>, h: usize, v: VmId, r: f64) -> Option<f64> {
-    if !plan.suitable(h, v, r) {
+pub fn fixed(u: f64) -> i64 {
+    (u * ONE as f64).round() as i64
+}
+
+/// A power curve in mW at each tenth of utilisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Curve([i64; 11]);
+
+impl Curve {
+    fn of(w: &[f64; 11]) -> Self {
+        Curve(w.map(|w| (w * 1000.0).round() as i64))
+    }
+
+    /// Slope of tenth `j`, in mW per tenth.
+    #[inline]
+    fn slope(&self, j: usize) -> i64 {
+        self.0[j + 1] - self.0[j]
+    }
+
+    /// Power at fixed-point utilisation `x` (clamped to 0..1), in mW × [`TENTH`] (exact).
+    #[inline]
+    fn at(&self, x: i64) -> i64 {
+        let x = x.clamp(0, ONE);
+        let j = ((x / TENTH) as usize).min(9);
+        self.0[j] * TENTH + self.slope(j) * (x - j as i64 * TENTH)
+    }
+}
+
+/// Host `h`'s allocated utilisation in fixed point.
+#[inline]
+fn allocated_fixed(plan: &Plan, h: usize) -> i64 {
+    let cap = plan.capacity[h];
+    if cap > 0.0 {
+        fixed(plan.allocated[h] / cap)
+    } else {
+        ONE
+    }
+}
+
+/// `r` as a fixed-point share of host `h`'s capacity.
+#[inline]
+fn request_fixed(plan: &Plan, h: usize, r: f64) -> i64 {
+    let cap = plan.capacity[h];
+    if cap > 0.0 {
+        fixed(r / cap)
+    } else {
+        ONE + 1
+    }
+}
+
+/// ΔP of placing a VM with request `r` on host `h` (mW × [`TENTH`]), if suitable.
+#[inline]
+fn delta_power(plan: &Plan, s: &Search<'_>, h: usize, v: VmId, r: f64) -> Option<i64> {
+    let x = allocated_fixed(plan, h) + request_fixed(plan, h, r);
+    if !(plan.usable[h] && plan.core[h] >= r && x <= ONE && plan.fits_ram(h, v)) {
         return None;
     }
-    let node = &s.view.nodes[h];
-    let cap = plan.capacity[h];
-    Some(
-        node.power_at_w((plan.allocated[h] + r) / cap) - node.power_at_w(plan.start_utilisation[h]),
-    )
+    let curve = Curve::of(&s.view.nodes[h].power_curve_w);
+    Some(curve.at(x) - curve.at(fixed(plan.start_utilisation[h])))
 }
 
 /// Whether host `h` passes the overload check with the VM added (skipped if nothing is
@@ -59,7 +123,7 @@ pub fn find_host_naive(
     r: f64,
     scratch: &mut Vec<f64>,
 ) -> Option<usize> {
-    let mut best: Option<(f64, usize)> = None;
+    let mut best: Option<(i64, usize)> = None;
     for (h, _) in excluded.iter().enumerate().filter(|(_, &x)| !x) {
         let Some(dp) = delta_power(plan, s, h, v, r) else {
             continue;
@@ -71,17 +135,167 @@ pub fn find_host_naive(
     best.map(|(_, h)| h)
 }
 
-/// The hosts a phase of a round may place on, indexed: empty ones by kind, the others listed.
-#[derive(Default)]
+/// Eligible hosts that are not empty below this many are scanned; beyond, filed in buckets.
+const SCAN_MAX: usize = 256;
+
+/// A candidate: (ΔP-ordering key, host id); smaller is better.
+type Best = (i64, u32);
+const NONE: Best = (i64::MAX, u32::MAX);
+
+/// Occupied hosts of one kind filed by allocated utilisation `a`: buckets of `a`, and per tenth
+/// `j` of the power curve a segment tree of the buckets' minima of `s_j·a − P(U_h)`.
+struct Buckets {
+    /// Bucket of `a` is `a >> shift`; `n` buckets (a power of two).
+    shift: u32,
+    n: usize,
+    /// Per bucket: (a, host, P(U_h)).
+    entries: Vec<Vec<(i64, u32, i64)>>,
+    /// Segment tree: node 1 the root, leaves at `n..2n`; per node the best of each tenth.
+    tree: Vec<[Best; 10]>,
+    slopes: [i64; 10],
+}
+
+impl Buckets {
+    fn new(hosts: usize, slopes: [i64; 10]) -> Self {
+        let n = hosts.next_power_of_two().clamp(16, 4096);
+        // a ranges over 0..=ONE (< 2^27).
+        let bits = n.trailing_zeros();
+        let shift = 27 - bits;
+        Buckets {
+            shift,
+            n,
+            entries: vec![Vec::new(); n],
+            tree: vec![[NONE; 10]; 2 * n],
+            slopes,
+        }
+    }
+
+    #[inline]
+    fn bucket(&self, a: i64) -> usize {
+        ((a.clamp(0, ONE) >> self.shift) as usize).min(self.n - 1)
+    }
+
+    #[inline]
+    fn key(&self, j: usize, a: i64, base: i64) -> i64 {
+        self.slopes[j] * a - base
+    }
+
+    /// Recomputes bucket `b`'s leaf and its path to the root.
+    fn refresh_bucket(&mut self, b: usize) {
+        let mut leaf = [NONE; 10];
+        for &(a, h, base) in &self.entries[b] {
+            for (j, best) in leaf.iter_mut().enumerate() {
+                let k = (self.key(j, a, base), h);
+                if k < *best {
+                    *best = k;
+                }
+            }
+        }
+        let mut i = self.n + b;
+        self.tree[i] = leaf;
+        while i > 1 {
+            i /= 2;
+            let (l, r) = (self.tree[2 * i], self.tree[2 * i + 1]);
+            for j in 0..10 {
+                self.tree[i][j] = l[j].min(r[j]);
+            }
+        }
+    }
+
+    fn insert(&mut self, a: i64, h: u32, base: i64) {
+        let b = self.bucket(a);
+        self.entries[b].push((a, h, base));
+        self.refresh_bucket(b);
+    }
+
+    fn remove(&mut self, a: i64, h: u32) {
+        let b = self.bucket(a);
+        if let Some(i) = self.entries[b].iter().position(|e| e.1 == h) {
+            self.entries[b].swap_remove(i);
+            self.refresh_bucket(b);
+        }
+    }
+
+    /// Best `s_j·a − P(U)` over buckets `lo..=hi` (whole buckets).
+    fn tree_min(&self, j: usize, lo: usize, hi: usize) -> Best {
+        let (mut l, mut r) = (lo + self.n, hi + self.n + 1);
+        let mut best = NONE;
+        while l < r {
+            if l & 1 == 1 {
+                best = best.min(self.tree[l][j]);
+                l += 1;
+            }
+            if r & 1 == 1 {
+                r -= 1;
+                best = best.min(self.tree[r][j]);
+            }
+            l /= 2;
+            r /= 2;
+        }
+        best
+    }
+
+    /// Best `s_j·a − P(U)` over the hosts with `lo ≤ a ≤ hi`.
+    fn range_min(&self, j: usize, lo: i64, hi: i64) -> Best {
+        let (bl, bh) = (self.bucket(lo), self.bucket(hi));
+        let scan = |b: usize, best: &mut Best| {
+            for &(a, h, base) in &self.entries[b] {
+                if a >= lo && a <= hi {
+                    *best = (*best).min((self.key(j, a, base), h));
+                }
+            }
+        };
+        let mut best = NONE;
+        scan(bl, &mut best);
+        if bh != bl {
+            scan(bh, &mut best);
+            if bh > bl + 1 {
+                best = best.min(self.tree_min(j, bl + 1, bh - 1));
+            }
+        }
+        best
+    }
+}
+
+/// Hosts of one kind: same capacity, core speed and power curve.
+struct Kind {
+    capacity: f64,
+    core: f64,
+    curve: Curve,
+    /// Empty eligible hosts, by free RAM (its bits) and id.
+    empty: HashMap<u64, BTreeSet<u32>>,
+    /// Occupied eligible hosts: listed in id order (few), or filed in buckets (many), one set
+    /// of buckets per RAM class (see [`HostIndex::ram_steps`]), made when first needed.
+    occupied: Vec<u32>,
+    bucketed: bool,
+    hosts: usize,
+    classes: Vec<Option<Buckets>>,
+}
+
+/// The hosts a phase of a round may place on, indexed (see the module doc).
 pub struct HostIndex {
     excluded: Vec<bool>,
-    /// Kind of each host (see the module doc), and per kind its empty eligible hosts.
+    /// Per host: its kind (`u32::MAX` if never eligible), whether filed as empty, its `a` as
+    /// filed, and `P(U_h)`.
     kind: Vec<u32>,
-    empty: Vec<BTreeSet<u32>>,
-    /// Eligible hosts that are not empty, in id order.
-    occupied: Vec<u32>,
     is_empty: Vec<bool>,
+    filed_a: Vec<i64>,
+    /// Free RAM (its bits) an empty host was filed under.
+    filed_ram: Vec<u64>,
+    base: Vec<i64>,
+    kinds: Vec<Kind>,
+    /// RAM class of each host as filed: how many of `ram_steps` its free RAM holds.
+    filed_class: Vec<u8>,
+    /// The distinct RAM sizes of the VMs, ascending (empty if there are too many: RAM is then
+    /// checked on the best candidates only). A VM of the `k`-th size fits exactly the hosts of
+    /// class `k + 1` and above, so a search looks at those classes only.
+    ram_steps: Vec<f64>,
+    /// Hosts set aside during one search (failed RAM or overload), to file back.
+    aside: Vec<u32>,
 }
+
+/// At most this many RAM classes are kept apart.
+const MAX_RAM_STEPS: usize = 8;
 
 /// Whether a host counts as empty: no VM, nothing allocated or requested, idle at the start.
 fn empty_host(plan: &Plan, h: usize) -> bool {
@@ -94,37 +308,127 @@ fn empty_host(plan: &Plan, h: usize) -> bool {
 impl HostIndex {
     /// The index of the hosts of `plan` not in `excluded`.
     pub fn new(plan: &Plan, view: &View, excluded: &[bool]) -> Self {
+        Self::with_scan_max(plan, view, excluded, SCAN_MAX)
+    }
+
+    /// [`HostIndex::new`] filing occupied hosts in buckets once a kind has more than
+    /// `scan_max` eligible hosts (tests force either way).
+    pub fn with_scan_max(plan: &Plan, view: &View, excluded: &[bool], scan_max: usize) -> Self {
         let n = plan.hosts();
-        let mut kinds: HashMap<[u64; 15], u32> = HashMap::new();
-        let mut kind = Vec::with_capacity(n);
+        let mut by_key: HashMap<(u64, u64, Curve), u32> = HashMap::new();
+        let mut kinds: Vec<Kind> = Vec::new();
+        let mut kind = vec![u32::MAX; n];
+        let mut base = vec![0; n];
+        let mut count: Vec<usize> = Vec::new();
         for h in 0..n {
-            let mut key = [0u64; 15];
-            key[0] = plan.capacity[h].to_bits();
-            key[1] = plan.core[h].to_bits();
-            key[2] = plan.free_ram_mb[h].to_bits();
-            key[3] = u64::from(plan.usable[h]);
-            for (k, w) in key[4..].iter_mut().zip(view.nodes[h].power_curve_w) {
-                *k = w.to_bits();
+            if excluded[h] || !plan.usable[h] {
+                continue;
             }
-            let next = kinds.len() as u32;
-            kind.push(*kinds.entry(key).or_insert(next));
+            let curve = Curve::of(&view.nodes[h].power_curve_w);
+            let key = (plan.capacity[h].to_bits(), plan.core[h].to_bits(), curve);
+            let k = *by_key.entry(key).or_insert_with(|| {
+                kinds.push(Kind {
+                    capacity: plan.capacity[h],
+                    core: plan.core[h],
+                    curve,
+                    empty: HashMap::new(),
+                    occupied: Vec::new(),
+                    bucketed: false,
+                    hosts: 0,
+                    classes: Vec::new(),
+                });
+                count.push(0);
+                kinds.len() as u32 - 1
+            });
+            kind[h] = k;
+            count[k as usize] += 1;
+            base[h] = curve.at(fixed(plan.start_utilisation[h]));
+        }
+        let mut ram_steps: Vec<f64> = Vec::new();
+        for &ram in &plan.ram_mb {
+            if let Err(i) = ram_steps.binary_search_by(|x| x.total_cmp(&ram)) {
+                ram_steps.insert(i, ram);
+                if ram_steps.len() > MAX_RAM_STEPS {
+                    break;
+                }
+            }
+        }
+        if ram_steps.len() > MAX_RAM_STEPS {
+            ram_steps.clear();
+        }
+        for (k, c) in kinds.iter_mut().zip(&count) {
+            k.hosts = *c;
+            k.bucketed = *c > scan_max;
+            k.classes = (0..=ram_steps.len()).map(|_| None).collect();
         }
         let mut idx = HostIndex {
             excluded: excluded.to_vec(),
             kind,
-            empty: vec![BTreeSet::new(); kinds.len()],
-            occupied: Vec::new(),
             is_empty: vec![false; n],
+            filed_a: vec![0; n],
+            filed_ram: vec![0; n],
+            base,
+            kinds,
+            filed_class: vec![0; n],
+            ram_steps,
+            aside: Vec::new(),
         };
-        for (h, _) in excluded.iter().enumerate().filter(|(_, &x)| !x) {
-            if empty_host(plan, h) {
-                idx.is_empty[h] = true;
-                idx.empty[idx.kind[h] as usize].insert(h as u32);
-            } else {
-                idx.occupied.push(h as u32);
+        for h in 0..n {
+            if idx.kind[h] != u32::MAX {
+                idx.file(plan, h);
             }
         }
         idx
+    }
+
+    /// Files eligible host `h` as its plan state says.
+    fn file(&mut self, plan: &Plan, h: usize) {
+        let k = &mut self.kinds[self.kind[h] as usize];
+        if empty_host(plan, h) {
+            self.is_empty[h] = true;
+            self.filed_ram[h] = plan.free_ram_mb[h].to_bits();
+            k.empty
+                .entry(self.filed_ram[h])
+                .or_default()
+                .insert(h as u32);
+        } else {
+            self.is_empty[h] = false;
+            let a = allocated_fixed(plan, h);
+            self.filed_a[h] = a;
+            if k.bucketed {
+                let f = plan.free_ram_mb[h];
+                let class = self
+                    .ram_steps
+                    .iter()
+                    .filter(|&&ram| f + super::plan::RAM_EPS_MB >= ram)
+                    .count();
+                self.filed_class[h] = class as u8;
+                let (hosts, curve) = (k.hosts, k.curve);
+                k.classes[class]
+                    .get_or_insert_with(|| {
+                        Buckets::new(hosts, std::array::from_fn(|j| curve.slope(j)))
+                    })
+                    .insert(a, h as u32, self.base[h]);
+            } else if let Err(i) = k.occupied.binary_search(&(h as u32)) {
+                k.occupied.insert(i, h as u32);
+            }
+        }
+    }
+
+    /// Takes eligible host `h` out of its kind's sets (as filed).
+    fn unfile(&mut self, h: usize) {
+        let k = &mut self.kinds[self.kind[h] as usize];
+        if self.is_empty[h] {
+            if let Some(set) = k.empty.get_mut(&self.filed_ram[h]) {
+                set.remove(&(h as u32));
+            }
+        } else if k.bucketed {
+            if let Some(b) = &mut k.classes[self.filed_class[h] as usize] {
+                b.remove(self.filed_a[h], h as u32);
+            }
+        } else if let Ok(i) = k.occupied.binary_search(&(h as u32)) {
+            k.occupied.remove(i);
+        }
     }
 
     /// The exclusion flags it honours.
@@ -138,70 +442,159 @@ impl HostIndex {
             return;
         }
         self.excluded[h] = true;
-        if self.is_empty[h] {
-            self.empty[self.kind[h] as usize].remove(&(h as u32));
-        } else if let Ok(i) = self.occupied.binary_search(&(h as u32)) {
-            self.occupied.remove(i);
+        if self.kind[h] != u32::MAX {
+            self.unfile(h);
         }
     }
 
-    /// Host `h` changed in the plan (a tentative placement or its undo): re-file it. An empty
-    /// host that is re-filed as empty has the same figures as before (undo restores them).
+    /// Host `h` changed in the plan (a tentative placement or its undo): re-file it.
     pub fn refresh(&mut self, plan: &Plan, h: usize) {
-        if self.excluded[h] {
+        if self.excluded[h] || self.kind[h] == u32::MAX {
             return;
         }
-        let now_empty = empty_host(plan, h);
-        if now_empty == self.is_empty[h] {
-            return;
-        }
-        let k = self.kind[h] as usize;
-        if now_empty {
-            if let Ok(i) = self.occupied.binary_search(&(h as u32)) {
-                self.occupied.remove(i);
-            }
-            self.empty[k].insert(h as u32);
-        } else {
-            self.empty[k].remove(&(h as u32));
-            if let Err(i) = self.occupied.binary_search(&(h as u32)) {
-                self.occupied.insert(i, h as u32);
-            }
-        }
-        self.is_empty[h] = now_empty;
+        self.unfile(h);
+        self.file(plan, h);
     }
 
     /// PABFD's host for VM `v` with request `r` (the same as [`find_host_naive`]'s).
     pub fn find(
-        &self,
+        &mut self,
         plan: &Plan,
         s: &Search<'_>,
         v: VmId,
         r: f64,
         scratch: &mut Vec<f64>,
     ) -> Option<usize> {
-        // Best by (ΔP, id): candidates are not visited in id order.
-        let mut best: Option<(f64, usize)> = None;
-        let better = |dp: f64, h: usize, best: Option<(f64, usize)>| {
-            best.is_none_or(|(b, bh)| dp < b || (dp == b && h < bh))
+        let ram = plan.ram_mb[v.index()];
+        // Best empty host: per kind and free RAM, the lowest id (all give the same ΔP).
+        let mut best: Option<(i64, usize)> = None;
+        let better = |dp: i64, h: usize, best: Option<(i64, usize)>| {
+            best.is_none_or(|(b, bh)| (dp, h) < (b, bh))
         };
-        for set in &self.empty {
-            let Some(&h) = set.first() else { continue };
-            let h = h as usize;
-            if let Some(dp) = delta_power(plan, s, h, v, r) {
-                if better(dp, h, best) {
-                    best = Some((dp, h)); // empty: no overload check
+        for k in &self.kinds {
+            if k.core < r {
+                continue;
+            }
+            let rf = if k.capacity > 0.0 {
+                fixed(r / k.capacity)
+            } else {
+                ONE + 1
+            };
+            if rf > ONE {
+                continue;
+            }
+            let dp = k.curve.at(rf) - k.curve.at(0);
+            for (ram_bits, set) in &k.empty {
+                if f64::from_bits(*ram_bits) + super::plan::RAM_EPS_MB < ram {
+                    continue;
+                }
+                if let Some(&h) = set.first() {
+                    if better(dp, h as usize, best) {
+                        best = Some((dp, h as usize));
+                    }
                 }
             }
         }
-        for &h in &self.occupied {
-            let h = h as usize;
-            let Some(dp) = delta_power(plan, s, h, v, r) else {
-                continue;
+        // Occupied hosts: best first; one that fails RAM or the overload check is set aside.
+        let found = loop {
+            let Some((dp, h)) = self.best_occupied(plan, v, r) else {
+                break best;
             };
-            if better(dp, h, best) && passes(plan, s, h, v, r, scratch) {
-                best = Some((dp, h));
+            if !better(dp, h, best) {
+                break best;
+            }
+            if plan.fits_ram(h, v) && passes(plan, s, h, v, r, scratch) {
+                break Some((dp, h));
+            }
+            self.set_aside(h);
+        };
+        self.file_back();
+        found.map(|(_, h)| h)
+    }
+
+    /// The best occupied host by (ΔP, id) for request `r`, RAM and overload not checked.
+    fn best_occupied(&self, plan: &Plan, v: VmId, r: f64) -> Option<(i64, usize)> {
+        let mut best: Option<(i64, usize)> = None;
+        // The RAM classes that hold this VM's RAM (all, if RAM is not classed).
+        let ram = plan.ram_mb[v.index()];
+        let min_class = self
+            .ram_steps
+            .binary_search_by(|x| x.total_cmp(&ram))
+            .map_or(0, |k| k + 1);
+        for k in &self.kinds {
+            if k.core < r {
+                continue;
+            }
+            match k.bucketed {
+                false => {
+                    for &h in &k.occupied {
+                        let h = h as usize;
+                        if !plan.fits_ram(h, v) || self.aside.contains(&(h as u32)) {
+                            continue;
+                        }
+                        let x = allocated_fixed(plan, h) + request_fixed(plan, h, r);
+                        if x > ONE {
+                            continue;
+                        }
+                        let dp = k.curve.at(x) - self.base[h];
+                        if best.is_none_or(|(b, bh)| (dp, h) < (b, bh)) {
+                            best = Some((dp, h));
+                        }
+                    }
+                }
+                true => {
+                    let rf = if k.capacity > 0.0 {
+                        fixed(r / k.capacity)
+                    } else {
+                        continue;
+                    };
+                    for b in k.classes[min_class..].iter().flatten() {
+                        for j in 0..10 {
+                            let lo = (j as i64 * TENTH - rf).max(0);
+                            let hi = (j as i64 + 1) * TENTH - rf;
+                            if hi < lo {
+                                continue;
+                            }
+                            let (key, h) = b.range_min(j, lo, hi);
+                            if h == u32::MAX {
+                                continue;
+                            }
+                            // ΔP = s_j·a − P(U) + w_j·TENTH + s_j·(rf − j·TENTH).
+                            let dp = key
+                                + k.curve.0[j] * TENTH
+                                + k.curve.slope(j) * (rf - j as i64 * TENTH);
+                            let h = h as usize;
+                            if best.is_none_or(|(bd, bh)| (dp, h) < (bd, bh)) {
+                                best = Some((dp, h));
+                            }
+                        }
+                    }
+                }
             }
         }
-        best.map(|(_, h)| h)
+        best
+    }
+
+    /// Takes occupied host `h` out of the search until [`HostIndex::file_back`].
+    fn set_aside(&mut self, h: usize) {
+        self.aside.push(h as u32);
+        let k = &mut self.kinds[self.kind[h] as usize];
+        if k.bucketed {
+            if let Some(b) = &mut k.classes[self.filed_class[h] as usize] {
+                b.remove(self.filed_a[h], h as u32);
+            }
+        }
+    }
+
+    fn file_back(&mut self) {
+        while let Some(h) = self.aside.pop() {
+            let h = h as usize;
+            let k = &mut self.kinds[self.kind[h] as usize];
+            if k.bucketed {
+                if let Some(b) = &mut k.classes[self.filed_class[h] as usize] {
+                    b.insert(self.filed_a[h], h as u32, self.base[h]);
+                }
+            }
+        }
     }
 }

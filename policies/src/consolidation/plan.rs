@@ -36,7 +36,7 @@ pub struct Plan {
 }
 
 /// A RAM shortfall smaller than this (MB) is rounding (the simulator's own tolerance).
-const RAM_EPS_MB: f64 = 1e-9;
+pub(crate) const RAM_EPS_MB: f64 = 1e-9;
 
 impl Plan {
     /// Rebuilds the plan from `view`: VMs placed where they are, requests their current demands.
@@ -91,13 +91,10 @@ impl Plan {
         self.capacity.len()
     }
 
-    /// Whether host `h` could take VM `v` with request `r`: a core fast enough, CPU and RAM free.
+    /// Whether host `h` has VM `v`'s RAM free (CPU suitability is PABFD's, in fixed point).
     #[inline]
-    pub fn suitable(&self, h: usize, v: VmId, r: f64) -> bool {
-        self.usable[h]
-            && self.core[h] >= r
-            && self.capacity[h] - self.allocated[h] >= r
-            && self.free_ram_mb[h] + RAM_EPS_MB >= self.ram_mb[v.index()]
+    pub fn fits_ram(&self, h: usize, v: VmId) -> bool {
+        self.free_ram_mb[h] + RAM_EPS_MB >= self.ram_mb[v.index()]
     }
 
     /// Places VM `v` tentatively on `h` with request `r` (counted in the host's requests if

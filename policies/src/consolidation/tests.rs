@@ -39,7 +39,7 @@ fn find(view: &View, v: VmId, r: f64, detector: &Detector) -> (Option<usize>, Op
         hist: &hist,
     };
     let excluded = vec![false; plan.hosts()];
-    let idx = HostIndex::new(&plan, view, &excluded);
+    let mut idx = HostIndex::new(&plan, view, &excluded);
     let mut scratch = Vec::new();
     (
         idx.find(&plan, &s, v, r, &mut scratch),
@@ -156,7 +156,7 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
     let mut rng = Mix(42);
     let mut agreed_some = 0;
     for case in 0..300 {
-        let n_hosts = 1 + rng.below(40) as usize;
+        let n_hosts = 1 + rng.below(if case % 5 == 0 { 300 } else { 40 }) as usize;
         let kinds: Vec<bool> = (0..n_hosts).map(|_| rng.below(2) == 1).collect();
         let mut b = hosts(&kinds);
         let n_vms = rng.below(3 * n_hosts as u64 + 1) as usize;
@@ -168,7 +168,12 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
                 Some(rng.below(n_hosts as u64) as u32)
             };
             let (cpu, ram) = sizes[rng.below(4) as usize];
-            let demand = cpu * (rng.below(11) as f64) / 10.0;
+            // Coarse demands (ties) in even cases, any value in odd ones.
+            let demand = if case % 2 == 0 {
+                cpu * (rng.below(11) as f64) / 10.0
+            } else {
+                cpu * (rng.below(1_000_001) as f64) / 1e6
+            };
             b = b.trace_vm(node, 1.0, ram, cpu, demand);
         }
         let view = b.build();
@@ -187,7 +192,9 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
             hist: &hist,
         };
         let mut excluded: Vec<bool> = (0..n_hosts).map(|_| rng.below(5) == 0).collect();
-        let mut idx = HostIndex::new(&plan, &view, &excluded);
+        // Occupied hosts scanned, and filed in buckets: both must agree with the linear scan.
+        let mut idx = HostIndex::with_scan_max(&plan, &view, &excluded, usize::MAX);
+        let mut filed = HostIndex::with_scan_max(&plan, &view, &excluded, 0);
         let mut scratch = Vec::new();
         // Place a sequence of VMs tentatively, excluding hosts on the way, and undo some.
         let mark = plan.mark();
@@ -199,22 +206,27 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
             let r = view.vm(v).cpu_max * (rng.below(11) as f64) / 10.0;
             let a = idx.find(&plan, &s, v, r, &mut scratch);
             let b = find_host_naive(&plan, &s, &excluded, v, r, &mut scratch);
+            let c = filed.find(&plan, &s, v, r, &mut scratch);
             assert_eq!(a, b, "case {case} step {step}");
+            assert_eq!(c, b, "case {case} step {step} (buckets)");
             agreed_some += usize::from(a.is_some());
             if let Some(h) = a {
                 plan.add(h, v, r, true);
                 idx.refresh(&plan, h);
+                filed.refresh(&plan, h);
             }
             if rng.below(6) == 0 {
                 let h = rng.below(n_hosts as u64) as usize;
                 excluded[h] = true;
                 idx.exclude(h);
+                filed.exclude(h);
             }
             if rng.below(8) == 0 {
                 let mut touched = Vec::new();
                 plan.undo_to(mark, &mut touched);
                 for h in touched {
                     idx.refresh(&plan, h);
+                    filed.refresh(&plan, h);
                 }
             }
         }

@@ -20,7 +20,7 @@ impl Cluster {
                     ));
                 }
             }
-            if self.settings.virtualized {
+            if self.settings.virtualized && self.ram_binds {
                 let used: f64 = node.vms.iter().map(|&v| self.vms[v as usize].ram_mb).sum();
                 let total = self.settings.host_reserved_ram_mb
                     + used

@@ -100,6 +100,9 @@ pub(crate) struct ClusterSettings {
     pub migration: Migration,
     /// Continuous checkpointing of VMs, if the scenario has it.
     pub checkpoint: Option<CheckpointSettings>,
+    /// Whether RAM limits placements after time 0 (else only the placements at 0 need free
+    /// RAM: CloudSim's accounting, scenario key `infrastructure.ram_limit = "at-start"`).
+    pub ram_binds_after_start: bool,
 }
 
 /// Nodes, VMs and migrations, and every rule that relates them.
@@ -119,6 +122,8 @@ pub(crate) struct Cluster {
     scratch_share: Vec<f64>,
     scratch_nodes: Vec<u32>,
     stamp: u64,
+    /// Whether free RAM limits placements now (see [`ClusterSettings::ram_binds_after_start`]).
+    ram_binds: bool,
 }
 
 impl Cluster {
@@ -139,6 +144,7 @@ impl Cluster {
             scratch_share: Vec::new(),
             scratch_nodes: Vec::new(),
             stamp: 0,
+            ram_binds: true,
         }
     }
 
@@ -183,8 +189,25 @@ impl Cluster {
         &self.migration_stats
     }
 
-    /// RAM still free for VMs on node `n`, in MB (host reserve and incoming VMs counted).
+    /// Simulated time has left 0: from now on RAM limits placements only if the settings say
+    /// it does after the start.
+    pub fn clock_left_start(&mut self) {
+        self.ram_binds = self.settings.ram_binds_after_start;
+    }
+
+    /// RAM free for a VM arriving on node `n` now, in MB: [`Cluster::ram_left_mb`], or
+    /// infinite when RAM does not limit placements any more (CloudSim's accounting).
     pub fn free_ram_mb(&self, n: u32) -> f64 {
+        if self.ram_binds {
+            self.ram_left_mb(n)
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// RAM not used on node `n`, in MB (host reserve, its VMs and incoming VMs deducted; below
+    /// 0 when RAM does not limit placements and more is in use than the node has).
+    pub fn ram_left_mb(&self, n: u32) -> f64 {
         let node = &self.nodes[n as usize];
         let reserved = if self.settings.modelled {
             self.settings.host_reserved_ram_mb
