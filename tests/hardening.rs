@@ -532,6 +532,23 @@ fn scenarios_too_big_for_memory_are_refused_unless_the_limit_is_raised() {
     assert!(o.status.success(), "{}", stderr(&o));
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("about 2300"), "{said}");
+    // Nodes and trace-driven VMs are counted before anything is laid out or read: 4·10^9
+    // nodes once took 24 GB in validation before the estimate refused them.
+    let dc = common::repo("scenarios/planetlab/dvfs.toml");
+    let dc = dc.to_str().unwrap();
+    for (set, field) in [
+        (
+            "infrastructure.nodes[0].count=4000000000",
+            "infrastructure.nodes[0].count",
+        ),
+        ("vms[0].count=1000000000", "vms[0].count"),
+    ] {
+        assert_rejected(
+            d,
+            &["validate", dc, "--set", set],
+            &[field, "over the limit of 8000 MB"],
+        );
+    }
     // A lower limit refuses what the default lets through.
     let sc = file(d, "small.toml", SMALL);
     assert_rejected(

@@ -29,6 +29,10 @@ const ROW_BYTES: f64 = 140.0;
 const ROW_TIER_BYTES: f64 = 9.0;
 /// Per row of `nodes.csv` (a node over one interval): measured 168 B (100 nodes, 10^5 rows).
 const NODE_ROW_BYTES: f64 = 175.0;
+/// Per trace-driven VM, with a consolidation policy's 30-value history and the view: about
+/// 4.5 KB measured at 10^5 VMs (peak resident memory of scenarios/planetlab/scale-100k.toml
+/// over its first placement, 477 MB with its 10^4 nodes).
+const TRACE_VM_BYTES: f64 = 4500.0;
 /// Per point of a profile (a trace inlined in the resolved `scenario.toml`): measured about
 /// 1,060 B (604,800 points).
 const POINT_BYTES: f64 = 1100.0;
@@ -123,6 +127,16 @@ pub fn estimate(sc: &Scenario) -> (f64, Vec<Part>) {
                 format!("{:.0} rows of nodes.csv", g.count as f64 * rows),
                 format!("infrastructure.nodes[{gi}].count"),
                 g.count as f64 * rows * NODE_ROW_BYTES,
+            );
+        }
+    }
+    for (gi, g) in sc.vms.iter().enumerate() {
+        // Without a count, one VM per series of its trace, not known before the trace is read.
+        if let Some(n) = g.count {
+            part(
+                format!("{n} trace-driven VMs of `{}`", g.name),
+                format!("vms[{gi}].count"),
+                n as f64 * TRACE_VM_BYTES,
             );
         }
     }
