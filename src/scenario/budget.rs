@@ -149,6 +149,25 @@ pub fn estimate(sc: &Scenario) -> (f64, Vec<Part>) {
 /// the field that sets it.
 pub fn check(sc: &Scenario, limit_mb: u64) -> Result<(), Problem> {
     let (total, parts) = estimate(sc);
+    refuse_beyond(total, parts, limit_mb)
+}
+
+/// [`check`] counting only the nodes and trace-driven VMs: what validation itself lays out,
+/// so run before it (the other parts are checked once validation has said what is wrong).
+pub fn check_layout(sc: &Scenario, limit_mb: u64) -> Result<(), Problem> {
+    let (_, parts) = estimate(sc);
+    let parts: Vec<Part> = parts
+        .into_iter()
+        .filter(|p| p.field.starts_with("infrastructure.nodes") || p.field.starts_with("vms["))
+        .collect();
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let total = BASE_BYTES + parts.iter().map(|p| p.bytes).sum::<f64>();
+    refuse_beyond(total, parts, limit_mb)
+}
+
+fn refuse_beyond(total: f64, parts: Vec<Part>, limit_mb: u64) -> Result<(), Problem> {
     if total <= limit_mb as f64 * 1e6 {
         return Ok(());
     }

@@ -62,9 +62,9 @@ pub fn load_str(
         from_toml_str(&text, shown).map_err(|e| relocate(e, src, shown, &overrides))?;
     let locate = |p: Problem| locate_problem(p, src, shown, &overrides);
     validate::check(&scenario).map_err(locate)?;
-    // A first estimate, before the checks that lay nodes out and read traces (a count of 10^9
-    // nodes must not be allocated to be refused); again below with the traces read.
-    super::budget::check(&scenario, super::budget::limit_mb()).map_err(locate)?;
+    // The nodes and VMs first, before the checks that lay them out (a count of 10^9 nodes must
+    // not be allocated to be refused); the whole estimate below, with the traces read.
+    super::budget::check_layout(&scenario, super::budget::limit_mb()).map_err(locate)?;
     validate::check_infrastructure(&scenario).map_err(locate)?;
     validate::check_policy(&scenario).map_err(locate)?;
     validate::check_faults(&scenario).map_err(locate)?;
