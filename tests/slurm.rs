@@ -11,29 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
-const SMALL: &str = r#"
-name = "small"
-duration_s = 120
-
-[[apps]]
-name = "shop"
-
-[apps.clients]
-mix = "bidding"
-profile = { kind = "constant", value = 30 }
-
-[[apps.tiers]]
-name = "web"
-demand = { dist = "exponential", mean_ms = 2 }
-
-[[apps.tiers]]
-name = "db"
-demand = { dist = "exponential", mean_ms = 4 }
-"#;
+/// The command-line tests' small scenario, with 30 clients.
+fn small() -> String {
+    common::SMALL.replace("value = 50", "value = 30")
+}
 
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("small.toml"), SMALL).unwrap();
+    std::fs::write(dir.path().join("small.toml"), small()).unwrap();
     dir
 }
 

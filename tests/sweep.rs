@@ -8,30 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const SMALL: &str = r#"
-name = "small"
-duration_s = 60
-
-[[apps]]
-name = "shop"
-
-[apps.clients]
-mix = "bidding"
-profile = { kind = "constant", value = 30 }
-
-[[apps.tiers]]
-name = "web"
-demand = { dist = "exponential", mean_ms = 2 }
-
-[[apps.tiers]]
-name = "db"
-demand = { dist = "exponential", mean_ms = 4 }
-"#;
+/// The command-line tests' small scenario, with 30 clients for 60 s.
+fn small() -> String {
+    common::SMALL
+        .replace("value = 50", "value = 30")
+        .replace("duration_s = 120", "duration_s = 60")
+}
 
 /// A folder with `small.toml`.
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("small.toml"), SMALL).unwrap();
+    std::fs::write(dir.path().join("small.toml"), small()).unwrap();
     dir
 }
 
@@ -448,7 +435,7 @@ fn several_scenarios_make_a_scenario_axis_with_a_baseline() {
     let dir = setup();
     std::fs::write(
         dir.path().join("bigger.toml"),
-        SMALL.replace("value = 30", "value = 60"),
+        small().replace("value = 30", "value = 60"),
     )
     .unwrap();
     let o = reconf(
@@ -616,7 +603,7 @@ fn resuming_with_different_arguments_is_refused() {
     // Same folder, but the scenario changed: the finished run is not a run of this sweep.
     std::fs::write(
         dir.path().join("small.toml"),
-        SMALL.replace("value = 30", "value = 31"),
+        small().replace("value = 30", "value = 31"),
     )
     .unwrap();
     let o = reconf(
@@ -672,7 +659,7 @@ fn summaries_and_sweeps_record_their_provenance() {
     assert_eq!(p["git_commit"], commit);
     assert_eq!(
         p["scenarios"][0]["sha256"],
-        reconf::report::provenance::sha256_hex(SMALL.as_bytes())
+        reconf::report::provenance::sha256_hex(small().as_bytes())
     );
     assert_eq!(p["seeds"], "4");
     // `reconf run` too; and the tables carry none of it (no `provenance.seed` column).

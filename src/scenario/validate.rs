@@ -37,6 +37,26 @@ fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {
     }
 }
 
+/// The name at `path` (`<item>.name`) is not blank and differs from the `earlier` names of its
+/// list, named `list` in the message (`apps`, `tiers`, ...).
+fn unique_name<'a>(
+    path: &str,
+    name: &str,
+    list: &str,
+    earlier: impl Iterator<Item = &'a str>,
+) -> Result<(), Problem> {
+    if name.trim().is_empty() {
+        return Err(problem(format!("{path}.name"), "must not be empty"));
+    }
+    if let Some(j) = earlier.into_iter().position(|o| o == name) {
+        return Err(problem(
+            format!("{path}.name"),
+            format!("`{name}` is already the name of {list}[{j}]"),
+        ));
+    }
+    Ok(())
+}
+
 fn positive(path: String, x: f64) -> Result<(), Problem> {
     if x.is_finite() && x > 0.0 {
         Ok(())
@@ -138,15 +158,12 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
     super::vms::check(sc)?;
     for (ai, app) in sc.apps.iter().enumerate() {
         let p = format!("apps[{ai}]");
-        if app.name.trim().is_empty() {
-            return Err(problem(format!("{p}.name"), "must not be empty"));
-        }
-        if let Some(j) = sc.apps[..ai].iter().position(|o| o.name == app.name) {
-            return Err(problem(
-                format!("{p}.name"),
-                format!("`{}` is already the name of apps[{j}]", app.name),
-            ));
-        }
+        unique_name(
+            &p,
+            &app.name,
+            "apps",
+            sc.apps[..ai].iter().map(|o| o.name.as_str()),
+        )?;
         let c = &app.clients;
         let cp = format!("{p}.clients");
         if c.max_transitions == 0 {
@@ -190,15 +207,8 @@ pub fn check(sc: &Scenario) -> Result<(), Problem> {
         }
         for (ti, tier) in app.tiers.iter().enumerate() {
             let tp = format!("{p}.tiers[{ti}]");
-            if tier.name.trim().is_empty() {
-                return Err(problem(format!("{tp}.name"), "must not be empty"));
-            }
-            if let Some(j) = app.tiers[..ti].iter().position(|o| o.name == tier.name) {
-                return Err(problem(
-                    format!("{tp}.name"),
-                    format!("`{}` is already the name of tiers[{j}]", tier.name),
-                ));
-            }
+            let earlier = app.tiers[..ti].iter().map(|o| o.name.as_str());
+            unique_name(&tp, &tier.name, "tiers", earlier)?;
             if tier.replicas == 0 {
                 return Err(problem(format!("{tp}.replicas"), "must be at least 1"));
             }
@@ -259,15 +269,8 @@ pub fn check_infrastructure(sc: &Scenario) -> Result<(), Problem> {
     }
     for (gi, g) in infra.nodes.iter().enumerate() {
         let gp = format!("{p}.nodes[{gi}]");
-        if g.name.trim().is_empty() {
-            return Err(problem(format!("{gp}.name"), "must not be empty"));
-        }
-        if let Some(j) = infra.nodes[..gi].iter().position(|o| o.name == g.name) {
-            return Err(problem(
-                format!("{gp}.name"),
-                format!("`{}` is already the name of nodes[{j}]", g.name),
-            ));
-        }
+        let earlier = infra.nodes[..gi].iter().map(|o| o.name.as_str());
+        unique_name(&gp, &g.name, "nodes", earlier)?;
         if g.count == 0 {
             return Err(problem(format!("{gp}.count"), "must be at least 1"));
         }
@@ -695,15 +698,8 @@ pub fn check_faults(sc: &Scenario) -> Result<(), Problem> {
     }
     for (i, g) in f.groups.iter().enumerate() {
         let p = format!("faults.groups[{i}]");
-        if g.name.trim().is_empty() {
-            return Err(problem(format!("{p}.name"), "must not be empty"));
-        }
-        if let Some(j) = f.groups[..i].iter().position(|o| o.name == g.name) {
-            return Err(problem(
-                format!("{p}.name"),
-                format!("`{}` is already the name of faults.groups[{j}]", g.name),
-            ));
-        }
+        let earlier = f.groups[..i].iter().map(|o| o.name.as_str());
+        unique_name(&p, &g.name, "faults.groups", earlier)?;
         needs_nodes(format!("{p}.nodes"))?;
         if g.nodes.is_empty() {
             return Err(problem(format!("{p}.nodes"), "at least one node is needed"));

@@ -272,6 +272,18 @@ struct Kind {
     classes: Vec<Option<Buckets>>,
 }
 
+impl Kind {
+    /// Request `r` as a fixed-point share of one host of this kind (above [`ONE`]: never fits).
+    #[inline]
+    fn share(&self, r: f64) -> i64 {
+        if self.capacity > 0.0 {
+            fixed(r / self.capacity)
+        } else {
+            ONE + 1
+        }
+    }
+}
+
 /// The hosts a phase of a round may place on, indexed (see the module doc).
 pub struct HostIndex {
     excluded: Vec<bool>,
@@ -475,11 +487,7 @@ impl HostIndex {
             if k.core < r {
                 continue;
             }
-            let rf = if k.capacity > 0.0 {
-                fixed(r / k.capacity)
-            } else {
-                ONE + 1
-            };
+            let rf = k.share(r);
             if rf > ONE {
                 continue;
             }
@@ -543,11 +551,10 @@ impl HostIndex {
                     }
                 }
                 true => {
-                    let rf = if k.capacity > 0.0 {
-                        fixed(r / k.capacity)
-                    } else {
+                    let rf = k.share(r);
+                    if rf > ONE {
                         continue;
-                    };
+                    }
                     for b in k.classes[min_class..].iter().flatten() {
                         for j in 0..10 {
                             let lo = (j as i64 * TENTH - rf).max(0);
