@@ -2,13 +2,16 @@
 //! statistics over the measurement window (after warm-up), and per-interval figures for the time
 //! series. Percentiles come from streaming HDR histograms, never from stored samples.
 
+use super::batched::BatchedHistogram;
 use hdrhistogram::Histogram;
 
 /// Largest response time the histograms resolve, in microseconds (one day); above it, saturate.
 const MAX_RESPONSE_US: u64 = 86_400_000_000;
 
-fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_RESPONSE_US, 3).expect("valid histogram bounds")
+fn new_histogram() -> BatchedHistogram {
+    BatchedHistogram::new(
+        Histogram::new_with_bounds(1, MAX_RESPONSE_US, 3).expect("valid histogram bounds"),
+    )
 }
 
 /// Response-time statistics of a set of requests.
@@ -19,7 +22,8 @@ pub struct ResponseStats {
     /// Completed requests slower than the SLA target.
     pub slow: u64,
     pub sum_ns: u128,
-    hist: Histogram<u64>,
+    /// Response times in µs, counted in batches (see `BatchedHistogram`).
+    hist: BatchedHistogram,
 }
 
 impl Default for ResponseStats {
@@ -43,7 +47,7 @@ impl ResponseStats {
             self.slow += 1;
         }
         let us = (response_ns / 1000).clamp(1, MAX_RESPONSE_US);
-        self.hist.saturating_record(us);
+        self.hist.record(us);
     }
 
     #[inline]
@@ -64,7 +68,7 @@ impl ResponseStats {
         if self.completed == 0 {
             0.0
         } else {
-            self.hist.value_at_quantile(q) as f64 / 1000.0
+            self.hist.read(|h| h.value_at_quantile(q)) as f64 / 1000.0
         }
     }
 
@@ -73,7 +77,7 @@ impl ResponseStats {
         if self.completed == 0 {
             0.0
         } else {
-            self.hist.max() as f64 / 1000.0
+            self.hist.read(|h| h.max()) as f64 / 1000.0
         }
     }
 

@@ -2,6 +2,7 @@
 //! each written atomically.
 
 pub mod atomic;
+pub mod batched;
 pub mod metrics;
 pub mod output;
 pub mod provenance;

@@ -345,7 +345,11 @@ fn build_mixes(
                 })?)
             }
         };
-        out.push(Arc::new(mix));
+        // Applications with the same mix share one copy: a hundred applications of the bidding
+        // mix would otherwise walk a hundred copies of its table, and each step of a session
+        // would miss the cache on its own application's copy.
+        let shared = out.iter().find(|m: &&Arc<Mix>| ***m == mix).cloned();
+        out.push(shared.unwrap_or_else(|| Arc::new(mix)));
     }
     Ok(out)
 }

@@ -22,6 +22,7 @@
 //! ended draws nothing and returns `None`.
 
 use rand::Rng as _;
+use smallvec::SmallVec;
 
 pub use super::table::TransitionTable;
 use crate::engine::Rng;
@@ -147,14 +148,25 @@ pub enum Mix {
     Weighted(WeightedMix),
 }
 
+/// Back-stack depth kept inside the walker itself. RUBiS's tables go back only from a few pages
+/// (bidding: View Item, View User Info, View Bid History), so sessions rarely stack more than a
+/// handful of states; deeper stacks move to the heap.
+const BACK_INLINE: usize = 4;
+
 /// Per-session walk state, owned by each client and reused across its sessions: once the back
 /// stack has grown, starting a session allocates nothing.
+///
+/// The walker is read and written at every response, and a large population's clients are
+/// visited in random order: the back stack lives inline (up to [`BACK_INLINE`] states), so that a
+/// step touches the client's own memory only, not a separate heap buffer per client (one more
+/// cache miss per request once the population outgrows the cache).
 #[derive(Default, Clone, Debug)]
 pub struct Walker {
-    /// The interaction of the request in progress (for tables: the current state).
-    current: usize,
+    /// The interaction of the request in progress (for tables: the current state). Table sizes
+    /// are bounded by their text, far below `u32::MAX` states.
+    current: u32,
     /// Table mixes: the states to go back to, most recent last.
-    stack: Vec<u32>,
+    stack: SmallVec<[u32; BACK_INLINE]>,
     /// Requests made in this session, including the one in progress.
     requests: u32,
     /// The session's cap on requests (at least 1).
@@ -166,7 +178,7 @@ pub struct Walker {
 impl Walker {
     /// The interaction of the request in progress (or the last one, once the session ended).
     pub fn current(&self) -> usize {
-        self.current
+        self.current as usize
     }
 
     /// Requests made in the current (or last) session, including the one in progress.
@@ -192,7 +204,7 @@ impl Walker {
             return None;
         }
         self.requests += 1;
-        self.current = next;
+        self.current = next as u32;
         Some(next)
     }
 }
@@ -224,11 +236,12 @@ impl Mix {
         w.requests = 1;
         w.max_requests = max_transitions.max(1);
         w.active = true;
-        w.current = match self {
+        let first = match self {
             Mix::Table(_) => 0,
             Mix::Weighted(m) => m.pick(rng.random()),
         };
-        w.current
+        w.current = first as u32;
+        first
     }
 
     /// After a response: the next interaction, or `None` when the session ends.
@@ -277,7 +290,7 @@ impl Mix {
 /// - Any other state `s` (including staying in place): if `s` has a zero Back probability, the
 ///   stack is cleared (one cannot go back past it); otherwise the state we came from is pushed.
 fn table_step(t: &TransitionTable, w: &mut Walker, u: f64) -> Option<usize> {
-    let from = w.current;
+    let from = w.current as usize;
     let next = match t.next_row(from, u) {
         Some(row) if row == t.end_row() => {
             w.active = false;

@@ -23,7 +23,7 @@ impl Apps {
             rng: rng::stream(self.settings.seed, "unused", 0, 0, 0),
             walker: Walker::default(),
             next: None,
-            sticky: vec![NO_SERVER; tiers],
+            sticky: smallvec::smallvec![NO_SERVER; tiers],
             epoch: 0,
             session_lost: false,
         });
