@@ -135,6 +135,33 @@ fn without_migrations_the_two_hosts_draw_constant_power_and_nothing_violates() {
     close("energy", s.energy_kwh, (190.0 + 130.0) * 200.0 / 3.6e6);
 }
 
+/// Pre-copy (a whole NIC, 125 MB/s: 500 MB in 4 s; nothing dirtied, so an empty stop-and-copy):
+/// `c` leaves h-1 for h-0 at 100 s and comes back at 150 s. h-1 goes idle once, at 104 s, when
+/// `c` has left; when `c` comes back, h-1 is busy with the migration from its start (0.05 cores)
+/// until `c` runs there again, so it is never idle in between, even for no time at all (with a
+/// resume of 0 ms) or while `c` resumes (10 ms): one host shutdown, not two.
+#[test]
+fn a_pre_copy_destination_is_not_switched_off_while_its_vm_resumes() {
+    for resume_ms in [0.0, 10.0] {
+        let (dir, text) = two_hosts_three_vms(
+            "[[actions]]\nkind = \"migrate\"\nat_s = 100\nvm = \"vm.c\"\nto = \"h-0\"\n\
+             [[actions]]\nkind = \"migrate\"\nat_s = 150\nvm = \"vm.c\"\nto = \"h-1\"\n",
+        );
+        let text = text.replace(
+            "migration = { model = \"simple\" }",
+            &format!("migration = {{ model = \"precopy\", resume_ms = {resume_ms} }}"),
+        );
+        let s = run(&text, dir.path()).summary;
+        assert_eq!(s.migrations, 2, "resume {resume_ms} ms");
+        assert_eq!(s.datacenter.host_shutdowns, 1, "resume {resume_ms} ms");
+        close(
+            "time before the shutdown",
+            s.datacenter.mean_time_before_host_shutdown_s,
+            104.0,
+        );
+    }
+}
+
 /// Every defect of a trace a user can bring is refused at load with the file, the line and the
 /// field.
 #[test]

@@ -501,16 +501,26 @@ fn reconf() -> Command {
     Command::new(env!("CARGO_BIN_EXE_reconf"))
 }
 
+/// `reconf live SCENARIO` on the two test-driver hosts, writing to `out`, for `duration_s`.
+fn live_on_both_nodes(
+    scenario: impl AsRef<std::ffi::OsStr>,
+    out: impl AsRef<std::ffi::OsStr>,
+    duration_s: &str,
+) -> Command {
+    let mut c = reconf();
+    c.arg("live")
+        .arg(scenario)
+        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
+        .arg("--out")
+        .arg(out)
+        .args(["--duration-s", duration_s]);
+    c
+}
+
 #[test]
 fn reconf_live_runs_threshold_migration_and_writes_the_simulator_files() {
     let out = tempfile::tempdir().unwrap();
-    let o = reconf()
-        .arg("live")
-        .arg(data("testdriver.toml"))
-        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-        .arg("--out")
-        .arg(out.path())
-        .args(["--duration-s", "2"])
+    let o = live_on_both_nodes(data("testdriver.toml"), out.path(), "2")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -643,15 +653,7 @@ fn reconf_live_carries_out_the_scenarios_scripted_actions() {
         "\nreport_interval_s = 0.5\n\n[[actions]]\nkind = \"migrate\"\nat_s = 0.4\nvm = \"rubis.app.0\"\nto = \"node-1\"\n\n[[actions]]\nkind = \"migrate\"\nat_s = 0.4\nvm = \"rubis.web.0\"\nto = \"nowhere-1\"\n",
     );
     let out = dir.path().join("out");
-    let o = reconf()
-        .arg("live")
-        .arg(&sc)
-        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-        .arg("--out")
-        .arg(&out)
-        .args(["--duration-s", "1.5"])
-        .output()
-        .unwrap();
+    let o = live_on_both_nodes(&sc, &out, "1.5").output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     // The second names a node the scenario does not have: refused at validation.
     assert_eq!(o.status.code(), Some(2), "{stderr}");
@@ -660,15 +662,7 @@ fn reconf_live_carries_out_the_scenarios_scripted_actions() {
         dir.path(),
         "\nreport_interval_s = 0.5\n\n[[actions]]\nkind = \"migrate\"\nat_s = 0.4\nvm = \"rubis.app.0\"\nto = \"node-1\"\n",
     );
-    let o = reconf()
-        .arg("live")
-        .arg(&sc)
-        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-        .arg("--out")
-        .arg(&out)
-        .args(["--duration-s", "1.5"])
-        .output()
-        .unwrap();
+    let o = live_on_both_nodes(&sc, &out, "1.5").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let actions = std::fs::read_to_string(out.join("actions.csv")).unwrap();
     let rows: Vec<&str> = actions.lines().skip(1).collect();
@@ -711,13 +705,7 @@ fn reconf_live_on_sigint_or_sigterm_writes_its_files_and_exits_128_plus_the_sign
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let child = reconf()
-            .arg("live")
-            .arg(data("testdriver.toml"))
-            .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-            .arg("--out")
-            .arg(&out)
-            .args(["--duration-s", "60"])
+        let child = live_on_both_nodes(data("testdriver.toml"), &out, "60")
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -771,13 +759,7 @@ fn reconf_live_on_a_full_disk_warns_once_retries_and_leaves_no_temporaries() {
         let filler = disk.join("filler");
         let _ = std::fs::write(&filler, vec![7u8; 1024 * 1024]);
         let out = disk.join("out");
-        let child = reconf()
-            .arg("live")
-            .arg(data("testdriver.toml"))
-            .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-            .arg("--out")
-            .arg(&out)
-            .args(["--duration-s", "4"])
+        let child = live_on_both_nodes(data("testdriver.toml"), &out, "4")
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -1091,15 +1073,7 @@ fn reconf_live_reports_the_power_and_energy_of_the_hosts_power_models() {
         "[live.power]\nnode-0 = { model = \"hp-ml110-g4\" }\nnode-1 = { model = \"linear\", idle_w = 50, max_w = 150 }\n",
     );
     let out = dir.path().join("out");
-    let o = reconf()
-        .arg("live")
-        .arg(&path)
-        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-        .arg("--out")
-        .arg(&out)
-        .args(["--duration-s", "2"])
-        .output()
-        .unwrap();
+    let o = live_on_both_nodes(&path, &out, "2").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Each node's power is its model at its utilisation.
     let g4 = reconf::model::power::PowerModel::hp_proliant_ml110_g4();
@@ -1187,15 +1161,7 @@ fn reconf_live_refuses_bad_power_models_with_file_line_and_field() {
         let path = testdriver_scenario_with(dir.path(), extra);
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         let out = dir.path().join("out");
-        let o = reconf()
-            .arg("live")
-            .arg(&path)
-            .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-            .arg("--out")
-            .arg(&out)
-            .args(["--duration-s", "1"])
-            .output()
-            .unwrap();
+        let o = live_on_both_nodes(&path, &out, "1").output().unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{extra}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -1208,14 +1174,12 @@ fn reconf_live_refuses_bad_power_models_with_file_line_and_field() {
     }
     let dir = tempfile::tempdir().unwrap();
     let falling = "[live.power]\nnode-1 = { model = \"table\", watts = [90, 95, 93, 99, 100, 104, 103, 110, 112, 111, 120] }\n";
-    let o = reconf()
-        .arg("live")
-        .arg(testdriver_scenario_with(dir.path(), falling))
-        .args(["--uri", &uri("node0.xml"), "--uri", &uri("node1.xml")])
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .args(["--duration-s", "0.5"])
-        .output()
-        .unwrap();
+    let o = live_on_both_nodes(
+        testdriver_scenario_with(dir.path(), falling),
+        dir.path().join("out"),
+        "0.5",
+    )
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -67,7 +67,9 @@ pub struct Summary {
 #[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct DatacenterFigures {
     /// SLA violation time per active host: time nodes spent with some VM short of CPU, over
-    /// the time nodes were active (pooled over nodes).
+    /// the time nodes were active (pooled over nodes). A node is active while it is up and
+    /// uses CPU (CloudSim's rule) or runs a request-level server (busy or idle between
+    /// requests).
     pub slatah: f64,
     /// Performance degradation due to migrations: CPU that migrating VMs asked for and did not
     /// get on their source, over all the CPU VMs asked for.

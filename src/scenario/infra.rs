@@ -215,8 +215,8 @@ pub struct Migration {
     /// bound its impact but give no CPU figure).
     #[serde(default = "default_cpu_source")]
     pub cpu_source_cores: f64,
-    /// CPU used on the destination node while a migration runs, in cores. Default 0.05,
-    /// ASSUMED (receiving is lighter than scanning and sending).
+    /// CPU used on the destination node while a migration runs (until the VM has resumed there),
+    /// in cores. Default 0.05, ASSUMED (receiving is lighter than scanning and sending).
     #[serde(default = "default_cpu_dest")]
     pub cpu_dest_cores: f64,
     /// `simple` model only: the share of its CPU a migrating VM loses, and its destination is

@@ -31,6 +31,7 @@ pub mod overload;
 pub mod pabfd;
 pub mod plan;
 pub mod selection;
+pub mod slack;
 pub mod underload;
 
 use crate::api::{Action, NodeId, ParamSpec, Params, Policy, PolicyContext, View, VmId};
@@ -81,12 +82,8 @@ impl Consolidation {
     fn initial_placement(&mut self, view: &View) -> Vec<Action> {
         self.plan.rebuild(view);
         let excluded = vec![false; self.plan.hosts()];
-        let mut index = HostIndex::new(&self.plan, view, &excluded);
-        let s = Search {
-            view,
-            detector: &self.detector,
-            hist: &self.hist,
-        };
+        let s = Search::new(view, &self.detector, &self.hist);
+        let mut index = HostIndex::new(&self.plan, &s, &excluded);
         let mut actions = Vec::new();
         for vm in view.unplaced() {
             let r = if self.initial_by_demand {
@@ -96,7 +93,7 @@ impl Consolidation {
             };
             if let Some(h) = index.find(&self.plan, &s, vm.id, r, &mut self.scratch) {
                 self.plan.add(h, vm.id, r, false);
-                index.refresh(&self.plan, h);
+                index.refresh(&self.plan, &s, h);
                 actions.push(Action::Place {
                     vm: vm.id,
                     node: NodeId(h as u32),
@@ -106,27 +103,25 @@ impl Consolidation {
         actions
     }
 
-    /// Records `v` as sent to `h` this round.
-    fn send(&mut self, v: VmId, h: usize) {
-        if self.dest.len() <= v.index() {
-            self.dest.resize(v.index() + 1, None);
+    /// Records `v` as sent to `h` this round (in `dest` and `order`, see [`Consolidation`]).
+    fn send(dest: &mut Vec<Option<u32>>, order: &mut Vec<VmId>, v: VmId, h: usize) {
+        if dest.len() <= v.index() {
+            dest.resize(v.index() + 1, None);
         }
-        if self.dest[v.index()].is_none() {
-            self.order.push(v);
+        if dest[v.index()].is_none() {
+            order.push(v);
         }
-        self.dest[v.index()] = Some(h as u32);
+        dest[v.index()] = Some(h as u32);
     }
 
     /// One consolidation round (steps 2–6 of the module doc).
     fn round(&mut self, view: &View) -> Vec<Action> {
         self.plan.rebuild(view);
         let n = self.plan.hosts();
+        let s = Search::new(view, &self.detector, &self.hist);
         let mut overloaded = vec![false; n];
         for (h, o) in overloaded.iter_mut().enumerate() {
-            *o = !self.plan.vms[h].is_empty()
-                && self
-                    .plan
-                    .overloaded(h, None, &self.detector, &self.hist, &mut self.scratch);
+            *o = !self.plan.vms[h].is_empty() && s.overloaded(&self.plan, h, &mut self.scratch);
         }
         // Selection, host by host in id order.
         let mut to_place: Vec<VmId> = Vec::new();
@@ -145,10 +140,7 @@ impl Consolidation {
                 };
                 to_place.push(v);
                 self.plan.remove(h, v);
-                if !self
-                    .plan
-                    .overloaded(h, None, &self.detector, &self.hist, &mut self.scratch)
-                {
+                if !s.overloaded(&self.plan, h, &mut self.scratch) {
                     break;
                 }
             }
@@ -156,33 +148,19 @@ impl Consolidation {
         // Placement of the selected VMs, by decreasing demand (stable).
         let request = &self.plan.request;
         to_place.sort_by(|a, b| request[b.index()].total_cmp(&request[a.index()]));
-        let mut index = HostIndex::new(&self.plan, view, &overloaded);
+        let mut index = HostIndex::new(&self.plan, &s, &overloaded);
         for &v in &to_place {
             let r = self.plan.request[v.index()];
-            let s = Search {
-                view,
-                detector: &self.detector,
-                hist: &self.hist,
-            };
             if let Some(h) = index.find(&self.plan, &s, v, r, &mut self.scratch) {
                 self.plan.add(h, v, r, true);
-                index.refresh(&self.plan, h);
-                self.send(v, h);
+                index.refresh(&self.plan, &s, h);
+                Self::send(&mut self.dest, &mut self.order, v, h);
             }
         }
         // The underload step.
-        let moves = underload::evacuate(
-            &mut self.plan,
-            &Search {
-                view,
-                detector: &self.detector,
-                hist: &self.hist,
-            },
-            &overloaded,
-            &mut self.scratch,
-        );
+        let moves = underload::evacuate(&mut self.plan, &s, &overloaded, &mut self.scratch);
         for (v, h) in moves {
-            self.send(v, h);
+            Self::send(&mut self.dest, &mut self.order, v, h);
         }
         let mut actions = Vec::with_capacity(self.order.len());
         for v in self.order.drain(..) {

@@ -25,18 +25,46 @@
 //! c_j(r)` (`s_j` the tenth's slope), so the best of them is a range minimum of `s_j·a − P(U_h)`
 //! over `a`, kept per bucket of `a` in a segment tree (one per tenth). The best candidate is
 //! then checked for RAM and overload; one that fails is set aside and the next best is sought.
+//!
+//! The overload check is mostly answered without trying hosts one by one: each host carries its
+//! slack under the detector ([`super::slack`]), each tree node the largest slack below it, and
+//! the search descends only into nodes that hold a host the VM might pass on and that could beat
+//! the best found so far (branch and bound). A search that finds no host, as most of the underload
+//! step's do, thus costs a few tree paths instead of a history per candidate.
 
 use super::history::VmHistories;
 use super::overload::Detector;
 use super::plan::Plan;
+use super::slack::{HostSlack, OverloadModel, VmAsk};
 use crate::api::{View, VmId};
 use std::collections::{BTreeSet, HashMap};
 
-/// What a search needs besides the plan.
+/// What a search needs besides the plan (for one round: the histories must not change).
 pub struct Search<'a> {
     pub view: &'a View,
     pub detector: &'a Detector,
     pub hist: &'a VmHistories,
+    /// The detector as slacks (what the index prunes with).
+    pub overload: OverloadModel,
+}
+
+impl<'a> Search<'a> {
+    pub fn new(view: &'a View, detector: &'a Detector, hist: &'a VmHistories) -> Self {
+        Search {
+            view,
+            detector,
+            hist,
+            overload: OverloadModel::new(view, detector, hist),
+        }
+    }
+
+    /// Whether host `h` is overloaded with its VMs in `plan` (the slack's answer where it is
+    /// sure, the detector's otherwise; `scratch` holds the host history).
+    pub fn overloaded(&self, plan: &Plan, h: usize, scratch: &mut Vec<f64>) -> bool {
+        self.overload
+            .overloaded(plan, h)
+            .unwrap_or_else(|| plan.overloaded(h, None, self.detector, self.hist, scratch))
+    }
 }
 
 /// Utilisation 1 in fixed point.
@@ -148,11 +176,31 @@ struct Buckets {
     /// Bucket of `a` is `a >> shift`; `n` buckets (a power of two).
     shift: u32,
     n: usize,
-    /// Per bucket: (a, host, P(U_h)).
-    entries: Vec<Vec<(i64, u32, i64)>>,
-    /// Segment tree: node 1 the root, leaves at `n..2n`; per node the best of each tenth.
+    /// Per bucket: (a, host, P(U_h), its overload slack).
+    entries: Vec<Vec<Entry>>,
+    /// Segment tree: node 1 the root, leaves at `n..2n`; per node the best of each tenth, and
+    /// the largest slack of its hosts.
     tree: Vec<[Best; 10]>,
+    tree_slack: Vec<HostSlack>,
     slopes: [i64; 10],
+}
+
+/// A host as filed in a bucket.
+#[derive(Clone, Copy)]
+struct Entry {
+    a: i64,
+    host: u32,
+    base: i64,
+    slack: HostSlack,
+}
+
+/// One tenth's query: the range of `a`, the offset from key to ΔP, what the VM asks.
+struct Query<'q> {
+    j: usize,
+    lo: i64,
+    hi: i64,
+    offset: i64,
+    ask: &'q VmAsk,
 }
 
 impl Buckets {
@@ -166,6 +214,7 @@ impl Buckets {
             n,
             entries: vec![Vec::new(); n],
             tree: vec![[NONE; 10]; 2 * n],
+            tree_slack: vec![HostSlack::NONE; 2 * n],
             slopes,
         }
     }
@@ -183,87 +232,103 @@ impl Buckets {
     /// Recomputes bucket `b`'s leaf and its path to the root.
     fn refresh_bucket(&mut self, b: usize) {
         let mut leaf = [NONE; 10];
-        for &(a, h, base) in &self.entries[b] {
+        let mut slack = HostSlack::NONE;
+        for e in &self.entries[b] {
             for (j, best) in leaf.iter_mut().enumerate() {
-                let k = (self.key(j, a, base), h);
+                let k = (self.key(j, e.a, e.base), e.host);
                 if k < *best {
                     *best = k;
                 }
             }
+            slack = slack.max(e.slack);
         }
         let mut i = self.n + b;
         self.tree[i] = leaf;
+        self.tree_slack[i] = slack;
         while i > 1 {
             i /= 2;
             let (l, r) = (self.tree[2 * i], self.tree[2 * i + 1]);
             for j in 0..10 {
                 self.tree[i][j] = l[j].min(r[j]);
             }
+            self.tree_slack[i] = self.tree_slack[2 * i].max(self.tree_slack[2 * i + 1]);
         }
     }
 
-    fn insert(&mut self, a: i64, h: u32, base: i64) {
-        let b = self.bucket(a);
-        self.entries[b].push((a, h, base));
+    fn insert(&mut self, e: Entry) {
+        let b = self.bucket(e.a);
+        self.entries[b].push(e);
         self.refresh_bucket(b);
     }
 
     fn remove(&mut self, a: i64, h: u32) {
         let b = self.bucket(a);
-        if let Some(i) = self.entries[b].iter().position(|e| e.1 == h) {
+        if let Some(i) = self.entries[b].iter().position(|e| e.host == h) {
             self.entries[b].swap_remove(i);
             self.refresh_bucket(b);
         }
     }
 
-    /// Best `s_j·a − P(U)` over buckets `lo..=hi` (whole buckets).
-    fn tree_min(&self, j: usize, lo: usize, hi: usize) -> Best {
-        let (mut l, mut r) = (lo + self.n, hi + self.n + 1);
-        let mut best = NONE;
-        while l < r {
-            if l & 1 == 1 {
-                best = best.min(self.tree[l][j]);
-                l += 1;
-            }
-            if r & 1 == 1 {
-                r -= 1;
-                best = best.min(self.tree[r][j]);
-            }
-            l /= 2;
-            r /= 2;
-        }
-        best
+    /// Lowers `best` (ΔP, host) to the best host with `q.lo ≤ a ≤ q.hi` that the VM might
+    /// pass on, if one beats it.
+    fn improve(&self, q: &Query<'_>, best: &mut Best) {
+        let (bl, bh) = (self.bucket(q.lo), self.bucket(q.hi));
+        self.descend(1, 0, self.n - 1, bl, bh, q, best);
     }
 
-    /// Best `s_j·a − P(U)` over the hosts with `lo ≤ a ≤ hi`.
-    fn range_min(&self, j: usize, lo: i64, hi: i64) -> Best {
-        let (bl, bh) = (self.bucket(lo), self.bucket(hi));
-        let scan = |b: usize, best: &mut Best| {
-            for &(a, h, base) in &self.entries[b] {
-                if a >= lo && a <= hi {
-                    *best = (*best).min((self.key(j, a, base), h));
+    /// Branch and bound below tree node `i` (buckets `from..=to`), within buckets `bl..=bh`.
+    #[allow(clippy::too_many_arguments)]
+    fn descend(
+        &self,
+        i: usize,
+        from: usize,
+        to: usize,
+        bl: usize,
+        bh: usize,
+        q: &Query<'_>,
+        best: &mut Best,
+    ) {
+        if to < bl || from > bh {
+            return;
+        }
+        let (key, h) = self.tree[i][q.j];
+        if h == u32::MAX || (key + q.offset, h) >= *best || !self.tree_slack[i].admits(q.ask) {
+            return;
+        }
+        if from == to {
+            for e in &self.entries[from] {
+                if e.a >= q.lo && e.a <= q.hi && e.slack.admits(q.ask) {
+                    let c = (self.key(q.j, e.a, e.base) + q.offset, e.host);
+                    if c < *best {
+                        *best = c;
+                    }
                 }
             }
-        };
-        let mut best = NONE;
-        scan(bl, &mut best);
-        if bh != bl {
-            scan(bh, &mut best);
-            if bh > bl + 1 {
-                best = best.min(self.tree_min(j, bl + 1, bh - 1));
-            }
+            return;
         }
-        best
+        let mid = (from + to) / 2;
+        let (l, r) = (2 * i, 2 * i + 1);
+        // The child with the better key first: its best tightens the bound for the other.
+        if self.tree[r][q.j] < self.tree[l][q.j] {
+            self.descend(r, mid + 1, to, bl, bh, q, best);
+            self.descend(l, from, mid, bl, bh, q, best);
+        } else {
+            self.descend(l, from, mid, bl, bh, q, best);
+            self.descend(r, mid + 1, to, bl, bh, q, best);
+        }
     }
 }
 
 /// Hosts of one kind: same capacity, core speed and power curve.
 struct Kind {
+    /// (capacity, core speed) bits and the curve: what makes the kind.
+    key: (u64, u64, Curve),
     capacity: f64,
     core: f64,
     curve: Curve,
     /// Empty eligible hosts, by free RAM (its bits) and id.
-    empty: HashMap<u64, BTreeSet<u32>>,
+    /// (A few free-RAM values: a list, looked through.)
+    empty: Vec<(u64, BTreeSet<u32>)>,
     /// Occupied eligible hosts: listed in id order (few), or filed in buckets (many), one set
     /// of buckets per RAM class (see [`HostIndex::ram_steps`]), made when first needed.
     occupied: Vec<u32>,
@@ -295,6 +360,8 @@ pub struct HostIndex {
     /// Free RAM (its bits) an empty host was filed under.
     filed_ram: Vec<u64>,
     base: Vec<i64>,
+    /// Its overload slack as filed.
+    slack: Vec<HostSlack>,
     kinds: Vec<Kind>,
     /// RAM class of each host as filed: how many of `ram_steps` its free RAM holds.
     filed_class: Vec<u8>,
@@ -319,13 +386,14 @@ fn empty_host(plan: &Plan, h: usize) -> bool {
 
 impl HostIndex {
     /// The index of the hosts of `plan` not in `excluded`.
-    pub fn new(plan: &Plan, view: &View, excluded: &[bool]) -> Self {
-        Self::with_scan_max(plan, view, excluded, SCAN_MAX)
+    pub fn new(plan: &Plan, s: &Search<'_>, excluded: &[bool]) -> Self {
+        Self::with_scan_max(plan, s, excluded, SCAN_MAX)
     }
 
     /// [`HostIndex::new`] filing occupied hosts in buckets once a kind has more than
     /// `scan_max` eligible hosts (tests force either way).
-    pub fn with_scan_max(plan: &Plan, view: &View, excluded: &[bool], scan_max: usize) -> Self {
+    pub fn with_scan_max(plan: &Plan, s: &Search<'_>, excluded: &[bool], scan_max: usize) -> Self {
+        let view = s.view;
         let n = plan.hosts();
         let mut by_key: HashMap<(u64, u64, Curve), u32> = HashMap::new();
         let mut kinds: Vec<Kind> = Vec::new();
@@ -338,18 +406,26 @@ impl HostIndex {
             }
             let curve = Curve::of(&view.nodes[h].power_curve_w);
             let key = (plan.capacity[h].to_bits(), plan.core[h].to_bits(), curve);
-            let k = *by_key.entry(key).or_insert_with(|| {
+            // A few kinds (two in CloudSim's setup) are looked through; many, hashed.
+            let known = if kinds.len() <= 8 {
+                kinds.iter().position(|k| k.key == key).map(|i| i as u32)
+            } else {
+                by_key.get(&key).copied()
+            };
+            let k = known.unwrap_or_else(|| {
                 kinds.push(Kind {
+                    key,
                     capacity: plan.capacity[h],
                     core: plan.core[h],
                     curve,
-                    empty: HashMap::new(),
+                    empty: Vec::new(),
                     occupied: Vec::new(),
                     bucketed: false,
                     hosts: 0,
                     classes: Vec::new(),
                 });
                 count.push(0);
+                by_key.insert(key, kinds.len() as u32 - 1);
                 kinds.len() as u32 - 1
             });
             kind[h] = k;
@@ -380,6 +456,7 @@ impl HostIndex {
             filed_a: vec![0; n],
             filed_ram: vec![0; n],
             base,
+            slack: vec![HostSlack::OPEN; n],
             kinds,
             filed_class: vec![0; n],
             ram_steps,
@@ -387,26 +464,32 @@ impl HostIndex {
         };
         for h in 0..n {
             if idx.kind[h] != u32::MAX {
-                idx.file(plan, h);
+                idx.file(plan, s, h);
             }
         }
         idx
     }
 
     /// Files eligible host `h` as its plan state says.
-    fn file(&mut self, plan: &Plan, h: usize) {
+    fn file(&mut self, plan: &Plan, s: &Search<'_>, h: usize) {
         let k = &mut self.kinds[self.kind[h] as usize];
         if empty_host(plan, h) {
             self.is_empty[h] = true;
             self.filed_ram[h] = plan.free_ram_mb[h].to_bits();
-            k.empty
-                .entry(self.filed_ram[h])
-                .or_default()
-                .insert(h as u32);
+            let ram = self.filed_ram[h];
+            let i = match k.empty.iter().position(|(r, _)| *r == ram) {
+                Some(i) => i,
+                None => {
+                    k.empty.push((ram, BTreeSet::new()));
+                    k.empty.len() - 1
+                }
+            };
+            k.empty[i].1.insert(h as u32);
         } else {
             self.is_empty[h] = false;
             let a = allocated_fixed(plan, h);
             self.filed_a[h] = a;
+            self.slack[h] = s.overload.host(plan, h);
             if k.bucketed {
                 let f = plan.free_ram_mb[h];
                 let class = self
@@ -420,7 +503,12 @@ impl HostIndex {
                     .get_or_insert_with(|| {
                         Buckets::new(hosts, std::array::from_fn(|j| curve.slope(j)))
                     })
-                    .insert(a, h as u32, self.base[h]);
+                    .insert(Entry {
+                        a,
+                        host: h as u32,
+                        base: self.base[h],
+                        slack: self.slack[h],
+                    });
             } else if let Err(i) = k.occupied.binary_search(&(h as u32)) {
                 k.occupied.insert(i, h as u32);
             }
@@ -431,7 +519,8 @@ impl HostIndex {
     fn unfile(&mut self, h: usize) {
         let k = &mut self.kinds[self.kind[h] as usize];
         if self.is_empty[h] {
-            if let Some(set) = k.empty.get_mut(&self.filed_ram[h]) {
+            let ram = self.filed_ram[h];
+            if let Some((_, set)) = k.empty.iter_mut().find(|(r, _)| *r == ram) {
                 set.remove(&(h as u32));
             }
         } else if k.bucketed {
@@ -460,12 +549,12 @@ impl HostIndex {
     }
 
     /// Host `h` changed in the plan (a tentative placement or its undo): re-file it.
-    pub fn refresh(&mut self, plan: &Plan, h: usize) {
+    pub fn refresh(&mut self, plan: &Plan, s: &Search<'_>, h: usize) {
         if self.excluded[h] || self.kind[h] == u32::MAX {
             return;
         }
         self.unfile(h);
-        self.file(plan, h);
+        self.file(plan, s, h);
     }
 
     /// PABFD's host for VM `v` with request `r` (the same as [`find_host_naive`]'s).
@@ -505,13 +594,11 @@ impl HostIndex {
         }
         // Occupied hosts: best first; one that fails RAM or the overload check is set aside.
         let found = loop {
-            let Some((dp, h)) = self.best_occupied(plan, v, r) else {
+            let Some((dp, h)) = self.best_occupied(plan, s, v, r, best) else {
                 break best;
             };
-            if !better(dp, h, best) {
-                break best;
-            }
-            if plan.fits_ram(h, v) && passes(plan, s, h, v, r, scratch) {
+            let sure = self.slack[h].surely_admits(&s.overload.ask(v, r, plan.capacity[h]));
+            if plan.fits_ram(h, v) && (sure || passes(plan, s, h, v, r, scratch)) {
                 break Some((dp, h));
             }
             self.set_aside(h);
@@ -520,9 +607,17 @@ impl HostIndex {
         found.map(|(_, h)| h)
     }
 
-    /// The best occupied host by (ΔP, id) for request `r`, RAM and overload not checked.
-    fn best_occupied(&self, plan: &Plan, v: VmId, r: f64) -> Option<(i64, usize)> {
-        let mut best: Option<(i64, usize)> = None;
+    /// The best occupied host by (ΔP, id) for request `r` that beats `bound`, passing over the
+    /// hosts whose slack rules the VM out (RAM and overload otherwise not checked).
+    fn best_occupied(
+        &self,
+        plan: &Plan,
+        s: &Search<'_>,
+        v: VmId,
+        r: f64,
+        bound: Option<(i64, usize)>,
+    ) -> Option<(i64, usize)> {
+        let mut best: Best = bound.map_or(NONE, |(dp, h)| (dp, h as u32));
         // The RAM classes that hold this VM's RAM (all, if RAM is not classed).
         let ram = plan.ram_mb[v.index()];
         let min_class = self
@@ -533,20 +628,24 @@ impl HostIndex {
             if k.core < r {
                 continue;
             }
+            let ask = s.overload.ask(v, r, k.capacity);
             match k.bucketed {
                 false => {
                     for &h in &k.occupied {
-                        let h = h as usize;
-                        if !plan.fits_ram(h, v) || self.aside.contains(&(h as u32)) {
+                        let hu = h as usize;
+                        if !self.slack[hu].admits(&ask)
+                            || !plan.fits_ram(hu, v)
+                            || self.aside.contains(&h)
+                        {
                             continue;
                         }
-                        let x = allocated_fixed(plan, h) + request_fixed(plan, h, r);
+                        let x = allocated_fixed(plan, hu) + request_fixed(plan, hu, r);
                         if x > ONE {
                             continue;
                         }
-                        let dp = k.curve.at(x) - self.base[h];
-                        if best.is_none_or(|(b, bh)| (dp, h) < (b, bh)) {
-                            best = Some((dp, h));
+                        let c = (k.curve.at(x) - self.base[hu], h);
+                        if c < best {
+                            best = c;
                         }
                     }
                 }
@@ -562,24 +661,24 @@ impl HostIndex {
                             if hi < lo {
                                 continue;
                             }
-                            let (key, h) = b.range_min(j, lo, hi);
-                            if h == u32::MAX {
-                                continue;
-                            }
                             // ΔP = s_j·a − P(U) + w_j·TENTH + s_j·(rf − j·TENTH).
-                            let dp = key
-                                + k.curve.0[j] * TENTH
-                                + k.curve.slope(j) * (rf - j as i64 * TENTH);
-                            let h = h as usize;
-                            if best.is_none_or(|(bd, bh)| (dp, h) < (bd, bh)) {
-                                best = Some((dp, h));
-                            }
+                            let offset =
+                                k.curve.0[j] * TENTH + k.curve.slope(j) * (rf - j as i64 * TENTH);
+                            let q = Query {
+                                j,
+                                lo,
+                                hi,
+                                offset,
+                                ask: &ask,
+                            };
+                            b.improve(&q, &mut best);
                         }
                     }
                 }
             }
         }
-        best
+        let found = (best != NONE).then_some((best.0, best.1 as usize));
+        (found != bound).then_some(found).flatten()
     }
 
     /// Takes occupied host `h` out of the search until [`HostIndex::file_back`].
@@ -599,7 +698,12 @@ impl HostIndex {
             let k = &mut self.kinds[self.kind[h] as usize];
             if k.bucketed {
                 if let Some(b) = &mut k.classes[self.filed_class[h] as usize] {
-                    b.insert(self.filed_a[h], h as u32, self.base[h]);
+                    b.insert(Entry {
+                        a: self.filed_a[h],
+                        host: h as u32,
+                        base: self.base[h],
+                        slack: self.slack[h],
+                    });
                 }
             }
         }

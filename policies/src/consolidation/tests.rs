@@ -33,13 +33,9 @@ fn find(view: &View, v: VmId, r: f64, detector: &Detector) -> (Option<usize>, Op
     let mut plan = Plan::default();
     plan.rebuild(view);
     let hist = VmHistories::default();
-    let s = Search {
-        view,
-        detector,
-        hist: &hist,
-    };
+    let s = Search::new(view, detector, &hist);
     let excluded = vec![false; plan.hosts()];
-    let mut idx = HostIndex::new(&plan, view, &excluded);
+    let mut idx = HostIndex::new(&plan, &s, &excluded);
     let mut scratch = Vec::new();
     (
         idx.find(&plan, &s, v, r, &mut scratch),
@@ -133,14 +129,39 @@ impl Mix {
     }
 }
 
+/// CloudSim's four VM types: (CPU units, RAM in MB).
+const VM_TYPES: [(f64, f64); 4] = [
+    (2500.0, 870.0),
+    (2000.0, 1740.0),
+    (1000.0, 1740.0),
+    (500.0, 613.0),
+];
+
+/// Random hosts (`kinds`: G5 or G4) and `n_vms` trace VMs of CloudSim's types, each left
+/// unplaced with chance 1/`unplaced_one_in`, demanding `demand(rng, its CPU units)`.
+fn random_state(
+    rng: &mut Mix,
+    kinds: &[bool],
+    n_vms: u64,
+    unplaced_one_in: u64,
+    demand: impl Fn(&mut Mix, f64) -> f64,
+) -> View {
+    let mut b = hosts(kinds);
+    for _ in 0..n_vms {
+        let node = if rng.below(unplaced_one_in) == 0 {
+            None
+        } else {
+            Some(rng.below(kinds.len() as u64) as u32)
+        };
+        let (cpu, ram) = VM_TYPES[rng.below(4) as usize];
+        let d = demand(rng, cpu);
+        b = b.trace_vm(node, 1.0, ram, cpu, d);
+    }
+    b.build()
+}
+
 #[test]
 fn the_index_chooses_as_the_linear_scan_on_random_states() {
-    let sizes = [
-        (2500.0, 870.0),
-        (2000.0, 1740.0),
-        (1000.0, 1740.0),
-        (500.0, 613.0),
-    ];
     let detectors = [
         THR,
         Detector::Lr {
@@ -158,25 +179,16 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
     for case in 0..300 {
         let n_hosts = 1 + rng.below(if case % 5 == 0 { 300 } else { 40 }) as usize;
         let kinds: Vec<bool> = (0..n_hosts).map(|_| rng.below(2) == 1).collect();
-        let mut b = hosts(&kinds);
-        let n_vms = rng.below(3 * n_hosts as u64 + 1) as usize;
-        for _ in 0..n_vms {
-            // Most hosts loaded, some left empty; demands coarse so that ties happen.
-            let node = if rng.below(4) == 0 {
-                None
-            } else {
-                Some(rng.below(n_hosts as u64) as u32)
-            };
-            let (cpu, ram) = sizes[rng.below(4) as usize];
-            // Coarse demands (ties) in even cases, any value in odd ones.
-            let demand = if case % 2 == 0 {
+        let n_vms = rng.below(3 * n_hosts as u64 + 1);
+        // Most hosts loaded, some left empty; coarse demands (ties) in even cases, any value
+        // in odd ones.
+        let view = random_state(&mut rng, &kinds, n_vms, 4, |rng, cpu| {
+            if case % 2 == 0 {
                 cpu * (rng.below(11) as f64) / 10.0
             } else {
                 cpu * (rng.below(1_000_001) as f64) / 1e6
-            };
-            b = b.trace_vm(node, 1.0, ram, cpu, demand);
-        }
-        let view = b.build();
+            }
+        });
         let mut plan = Plan::default();
         plan.rebuild(&view);
         let mut hist = VmHistories::default();
@@ -186,15 +198,11 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
             }
         }
         let detector = detectors[case % 3];
-        let s = Search {
-            view: &view,
-            detector: &detector,
-            hist: &hist,
-        };
+        let s = Search::new(&view, &detector, &hist);
         let mut excluded: Vec<bool> = (0..n_hosts).map(|_| rng.below(5) == 0).collect();
         // Occupied hosts scanned, and filed in buckets: both must agree with the linear scan.
-        let mut idx = HostIndex::with_scan_max(&plan, &view, &excluded, usize::MAX);
-        let mut filed = HostIndex::with_scan_max(&plan, &view, &excluded, 0);
+        let mut idx = HostIndex::with_scan_max(&plan, &s, &excluded, usize::MAX);
+        let mut filed = HostIndex::with_scan_max(&plan, &s, &excluded, 0);
         let mut scratch = Vec::new();
         // Place a sequence of VMs tentatively, excluding hosts on the way, and undo some.
         let mark = plan.mark();
@@ -212,8 +220,8 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
             agreed_some += usize::from(a.is_some());
             if let Some(h) = a {
                 plan.add(h, v, r, true);
-                idx.refresh(&plan, h);
-                filed.refresh(&plan, h);
+                idx.refresh(&plan, &s, h);
+                filed.refresh(&plan, &s, h);
             }
             if rng.below(6) == 0 {
                 let h = rng.below(n_hosts as u64) as usize;
@@ -225,8 +233,8 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
                 let mut touched = Vec::new();
                 plan.undo_to(mark, &mut touched);
                 for h in touched {
-                    idx.refresh(&plan, h);
-                    filed.refresh(&plan, h);
+                    idx.refresh(&plan, &s, h);
+                    filed.refresh(&plan, &s, h);
                 }
             }
         }
@@ -443,4 +451,128 @@ fn a_decision_that_places_late_vms_still_records_history() {
     assert_eq!(p.histories().len(VmId(0)), 1);
     assert_eq!(p.histories().get(VmId(0), 0), 0.1);
     assert_eq!(p.histories().len(VmId(2)), 0);
+}
+
+#[test]
+fn the_overload_slack_rules_out_only_hosts_that_fail_and_is_tight_where_linear() {
+    // Every (host, VM) pair of random states, for every detector: a slack that rules the VM out
+    // means the real check fails; a slack that admits it with twice the margin to spare means
+    // the real check passes, wherever the detector is linear (THR, the fallback, LR and LRR).
+    // And every host alone: the slack's verdict, where it gives one, is the detector's.
+    use super::slack::{HostSlack, OverloadModel, MARGIN};
+    let detectors = [
+        THR,
+        Detector::Thr { threshold: 0.55 },
+        Detector::Lr {
+            safety: 1.2,
+            interval_s: 300.0,
+            fallback: 0.7,
+        },
+        Detector::Lrr {
+            safety: 0.9,
+            interval_s: 300.0,
+            fallback: 0.6,
+        },
+        Detector::Iqr {
+            safety: 1.5,
+            fallback: 0.7,
+        },
+        Detector::Mad {
+            safety: 2.5,
+            fallback: 0.7,
+        },
+    ];
+    let mut rng = Mix(7);
+    let (mut ruled_out, mut tight_checked, mut exact_band) = (0, 0, 0);
+    let (mut verdicts, mut unsure, mut surely, mut open) = (0, 0, 0, 0);
+    for case in 0..400 {
+        let n_hosts = 1 + rng.below(12) as usize;
+        let kinds: Vec<bool> = (0..n_hosts).map(|_| rng.below(2) == 1).collect();
+        let n_vms = rng.below(4 * n_hosts as u64 + 2);
+        let view = random_state(&mut rng, &kinds, n_vms, 5, |rng, cpu| {
+            cpu * (rng.below(1001) as f64) / 1000.0
+        });
+        let mut plan = Plan::default();
+        plan.rebuild(&view);
+        // Histories around the lengths where regimes switch (9 to 13 values), some with zeros
+        // at the oldest end, coarse values in even cases (ties with thresholds), any in odd.
+        let mut hist = VmHistories::default();
+        for v in 0..view.vms.len() {
+            let len = [0, 3, 9, 10, 11, 12, 13, 30][rng.below(8) as usize];
+            let zeros = rng.below(3);
+            for k in 0..len {
+                let u = if k < zeros {
+                    0.0
+                } else if case % 2 == 0 {
+                    rng.below(11) as f64 / 10.0
+                } else {
+                    rng.below(1_000_001) as f64 / 1e6
+                };
+                hist.push(VmId(v as u32), u);
+            }
+        }
+        let detector = detectors[case % detectors.len()];
+        let model = OverloadModel::new(&view, &detector, &hist);
+        let linear = !matches!(detector, Detector::Iqr { .. } | Detector::Mad { .. });
+        let mut scratch = Vec::new();
+        for h in 0..n_hosts {
+            let alone = plan.overloaded(h, None, &detector, &hist, &mut scratch);
+            match model.overloaded(&plan, h) {
+                Some(verdict) => {
+                    assert_eq!(verdict, alone, "case {case} host {h}");
+                    verdicts += 1;
+                }
+                None => unsure += 1,
+            }
+            let slack = model.host(&plan, h);
+            for v in 0..view.vms.len() {
+                let v = VmId(v as u32);
+                let r = plan.request[v.index()];
+                let ask = model.ask(v, r, plan.capacity[h]);
+                let fails = plan.allocated[h] != 0.0
+                    && plan.overloaded(h, Some((v, r)), &detector, &hist, &mut scratch);
+                if !slack.admits(&ask) {
+                    ruled_out += 1;
+                    assert!(fails, "case {case} host {h} {v:?}: ruled out but passes");
+                }
+                let spare = HostSlack {
+                    threshold: slack.threshold - 2.0 * MARGIN,
+                    predicted_own: slack.predicted_own - 2.0 * MARGIN,
+                    predicted_any: slack.predicted_any - 2.0 * MARGIN,
+                };
+                if slack.surely_admits(&ask) {
+                    assert!(
+                        !fails,
+                        "case {case} host {h} {v:?}: surely admitted but fails"
+                    );
+                    surely += 1;
+                }
+                let short = !ask.long_history && slack.threshold != f64::NEG_INFINITY;
+                if (linear || short) && spare.admits(&ask) {
+                    tight_checked += 1;
+                    open += usize::from(plan.allocated[h] == 0.0);
+                    assert!(
+                        !fails,
+                        "case {case} host {h} {v:?}: admitted with room but fails"
+                    );
+                } else if slack.admits(&ask) && linear {
+                    exact_band += 1;
+                }
+            }
+        }
+    }
+    // The states exercise both verdicts, and the band left to the real check stays small.
+    assert!(
+        ruled_out > 3000 && tight_checked > 3000,
+        "{ruled_out} {tight_checked}"
+    );
+    assert!(exact_band * 20 < ruled_out + tight_checked, "{exact_band}");
+    // Where the slack is exact, it tells a pass for sure nearly everywhere the check passes
+    // (hosts with nothing allocated skip the check: their slack is open, not sure).
+    assert!(
+        surely * 10 > (tight_checked - open) * 9,
+        "{surely} {tight_checked} {open}"
+    );
+    // Whether a host is overloaded on its own: told by the slack for most hosts.
+    assert!(verdicts > 4 * unsure, "{verdicts} {unsure}");
 }

@@ -22,7 +22,7 @@ pub fn evacuate(
     let off: Vec<bool> = (0..n).map(|h| plan.start_utilisation[h] == 0.0).collect();
     let mut tried: Vec<bool> = (0..n).map(|h| overloaded[h] || off[h]).collect();
     let excluded: Vec<bool> = tried.clone();
-    let mut index = HostIndex::new(plan, s.view, &excluded);
+    let mut index = HostIndex::new(plan, s, &excluded);
     // Start utilisations do not change during the round: the successive least-utilised hosts
     // are this order with the hosts excluded by then skipped.
     let mut order: Vec<usize> = (0..n)
@@ -71,7 +71,7 @@ pub fn evacuate(
             match index.find(plan, s, v, r, scratch) {
                 Some(d) => {
                     plan.add(d, v, r, true);
-                    index.refresh(plan, d);
+                    index.refresh(plan, s, d);
                     placed.push((v, d));
                 }
                 None => {
@@ -84,7 +84,7 @@ pub fn evacuate(
             touched.clear();
             plan.undo_to(mark, &mut touched);
             for &d in &touched {
-                index.refresh(plan, d);
+                index.refresh(plan, s, d);
             }
             continue;
         }

@@ -187,8 +187,11 @@ impl Cluster {
             let mut shares = std::mem::take(&mut self.scratch_share);
             demand.clear();
             shares.clear();
+            // A VM whose demand is in cores runs a request-level server.
+            let mut server = false;
             for &v in &node.vms {
                 let vm = &self.vms[v as usize];
+                server |= vm.capacity.is_none();
                 let d = if vm.paused || vm.starting {
                     0.0
                 } else {
@@ -248,12 +251,16 @@ impl Cluster {
             let busy = shares.iter().sum::<f64>() + self.nodes[n as usize].overhead_cores();
             self.scratch_demand = demand;
             self.scratch_share = shares;
+            self.nodes[n as usize].hosts_server = server;
             busy
         } else {
-            match node.bare {
+            let busy = match node.bare {
                 Some(_) => node.bare_want_cores.min(node.cores),
                 None => 0.0,
-            }
+            };
+            let server = node.bare.is_some();
+            self.nodes[n as usize].hosts_server = server;
+            busy
         };
         let from = self.measure_from;
         self.nodes[n as usize].set_busy(now, busy, from);

@@ -28,7 +28,8 @@ impl Cluster {
         let mut crash = NodeCrash::default();
         // Migrations through the node end first, while the VMs are still where they were.
         let mut touched = Vec::new();
-        for m in 0..self.migrations.len() {
+        let in_flight: Vec<usize> = self.in_flight.iter().map(|&m| m as usize).collect();
+        for m in in_flight {
             let mig = &self.migrations[m];
             if mig.done || (mig.src != n && mig.dst != n) {
                 continue;
@@ -43,6 +44,7 @@ impl Cluster {
                 continue;
             }
             self.migrations[m].done = true;
+            self.in_flight.remove(&(m as u32));
             crash
                 .migrations_ended
                 .push((self.migrations[m].action, lost, v));
@@ -64,6 +66,7 @@ impl Cluster {
         crash.vms_lost = std::mem::take(&mut node.vms);
         crash.bare_lost = node.bare.take();
         node.bare_want_cores = 0.0;
+        node.hosts_server = false;
         node.incoming_ram_mb = 0.0;
         node.migration_cpu_cores = 0.0;
         node.backup_ram_mb = 0.0;
@@ -96,7 +99,7 @@ impl Cluster {
     /// Stops the data transfer of migration `m` (its destination or source crashed): the
     /// reservation on the destination, the CPU on both ends and the NIC share are released.
     fn abort_transfer(&mut self, m: usize) {
-        self.transferring.retain(|&x| x as usize != m);
+        self.transferring.remove(&(m as u32));
         let mig = &mut self.migrations[m];
         mig.transferring = false;
         let (v, src, dst, cpu_src, cpu_dst, asks) =
@@ -106,13 +109,8 @@ impl Cluster {
         }
         let ram = self.vms[v as usize].ram_mb;
         self.release_incoming(dst, ram);
-        for (n, cpu) in [(src, cpu_src), (dst, cpu_dst)] {
-            let node = &mut self.nodes[n as usize];
-            node.migration_cpu_cores -= cpu;
-            if node.migration_cpu_cores < 1e-9 {
-                node.migration_cpu_cores = 0.0;
-            }
-        }
+        self.release_migration_cpu(src, cpu_src);
+        self.release_migration_cpu(dst, cpu_dst);
     }
 
     /// Node `n`, crashed, is repaired: it is off, ready to be powered on.

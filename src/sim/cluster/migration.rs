@@ -32,6 +32,9 @@ pub(crate) struct MigrationRt {
     pub done: bool,
     pub cpu_src: f64,
     pub cpu_dst: f64,
+    /// The destination's CPU is still charged after the last byte, while the VM resumes there
+    /// (pre-copy: the host is busy restoring it, and must not look idle in between).
+    pub dst_cpu_until_resumed: bool,
     /// Counted in its destination's `incoming_asking` (simple model).
     pub asks: bool,
 }
@@ -138,7 +141,8 @@ impl Cluster {
         let vm = &mut self.vms[v as usize];
         vm.migrating_to = Some(dst);
         vm.migration = Some(id);
-        self.transferring.push(id);
+        self.transferring.insert(id);
+        self.in_flight.insert(id);
         self.nodes[dst as usize].incoming_ram_mb += ram;
         self.nodes[src as usize].migration_cpu_cores += cpu_src;
         self.nodes[dst as usize].migration_cpu_cores += cpu_dst;
@@ -166,6 +170,7 @@ impl Cluster {
             done: false,
             cpu_src,
             cpu_dst,
+            dst_cpu_until_resumed: false,
             asks,
         });
         if !simple
@@ -180,8 +185,34 @@ impl Cluster {
         }
         self.rebalance(now, src, host);
         self.rebalance(now, dst, host);
+        if simple {
+            self.start_simple_transfer(now, id as usize, host);
+        }
         self.reflow(now, host);
         Ok(())
+    }
+
+    /// The simple model (CloudSim's): a migration gets a fixed share of its destination's NIC,
+    /// whatever else crosses it, for its whole transfer; nothing another migration does changes
+    /// it, so its rate is set once, here, and its end scheduled.
+    fn start_simple_transfer(&mut self, now: SimTime, m: usize, host: &mut impl ClusterHost) {
+        let fraction = self.settings.migration.simple_bandwidth_fraction;
+        let rate = (self.nodes[self.migrations[m].dst as usize].nic_mb_per_s * fraction)
+            .min(self.migration_cap_mb_per_s());
+        let mig = &mut self.migrations[m];
+        mig.bandwidth = rate;
+        mig.gen += 1;
+        self.schedule_round_end(now, m, host);
+    }
+
+    /// The per-migration bandwidth limit (MB/s; infinite if none).
+    fn migration_cap_mb_per_s(&self) -> f64 {
+        let cap_mbps = self.settings.migration.bandwidth_mbps;
+        if cap_mbps > 0.0 {
+            cap_mbps / 8.0
+        } else {
+            f64::INFINITY
+        }
     }
 
     /// Brings migration `m` up to `now` at its current bandwidth and dirty rate.
@@ -207,68 +238,40 @@ impl Cluster {
         }
     }
 
-    /// Recomputes the bandwidth of every transferring migration (max-min fair over the NICs of
-    /// both ends, each capped by the per-migration limit) and reschedules the round ends of
-    /// those whose bandwidth changed.
+    /// Recomputes the bandwidth of every transferring migration (pre-copy: max-min fair over the
+    /// NICs of both ends, each capped by the per-migration limit) and of the checkpoint streams
+    /// that share the NICs, and reschedules the round ends of those whose bandwidth changed.
+    /// Under the simple model migrations keep the rate they started with
+    /// ([`Cluster::start_simple_transfer`]): only the streams are shared out.
     pub(super) fn reflow(&mut self, now: SimTime, host: &mut impl ClusterHost) {
-        let active: Vec<usize> = self.transferring.iter().map(|&m| m as usize).collect();
+        let simple = self.settings.migration.model == MigrationModel::Simple;
         // Checkpoint streams share the NICs with migrations, each asking for its rate.
         let streams = self.checkpoint_flows(now);
-        if active.is_empty() && streams.is_empty() {
+        if streams.is_empty() && (simple || self.transferring.is_empty()) {
             return;
         }
-        let stream_flows = || {
-            streams
-                .iter()
-                .map(|&(_, h, b, rate)| Flow::new(vec![h as usize, b as usize], rate))
-                .collect::<Vec<Flow>>()
+        let mut flows: Vec<Flow> = Vec::new();
+        let active: Vec<usize> = if simple {
+            Vec::new()
+        } else {
+            self.transferring.iter().map(|&m| m as usize).collect()
         };
         for &m in &active {
             self.advance_migration(now, m);
         }
-        let cap_mbps = self.settings.migration.bandwidth_mbps;
-        let cap = if cap_mbps > 0.0 {
-            cap_mbps / 8.0
-        } else {
-            f64::INFINITY
-        };
+        let cap = self.migration_cap_mb_per_s();
+        flows.extend(active.iter().map(|&m| {
+            let mig = &self.migrations[m];
+            Flow::new(vec![mig.src as usize, mig.dst as usize], cap)
+        }));
+        flows.extend(
+            streams
+                .iter()
+                .map(|&(_, h, b, rate)| Flow::new(vec![h as usize, b as usize], rate)),
+        );
         let capacities: Vec<f64> = self.nodes.iter().map(|n| n.nic_mb_per_s).collect();
-        let (rates, stream_rates): (Vec<f64>, Vec<f64>) = if self.settings.migration.model
-            == MigrationModel::Simple
-        {
-            // CloudSim: each migration gets a fixed share of its destination's NIC (half),
-            // whatever else crosses it.
-            let fraction = self.settings.migration.simple_bandwidth_fraction;
-            let rates = active
-                .iter()
-                .map(|&m| {
-                    (self.nodes[self.migrations[m].dst as usize].nic_mb_per_s * fraction).min(cap)
-                })
-                .collect();
-            let streams = if streams.is_empty() {
-                Vec::new()
-            } else {
-                max_min_fair(&capacities, &stream_flows())
-            };
-            (rates, streams)
-        } else {
-            let mut flows: Vec<Flow> = active
-                .iter()
-                .map(|&m| {
-                    Flow::new(
-                        vec![
-                            self.migrations[m].src as usize,
-                            self.migrations[m].dst as usize,
-                        ],
-                        cap,
-                    )
-                })
-                .collect();
-            flows.extend(stream_flows());
-            let mut rates = max_min_fair(&capacities, &flows);
-            let streams = rates.split_off(active.len());
-            (rates, streams)
-        };
+        let mut rates = max_min_fair(&capacities, &flows);
+        let stream_rates = rates.split_off(active.len());
         for (&m, &rate) in active.iter().zip(&rates) {
             let mig = &mut self.migrations[m];
             if mig.bandwidth != rate || mig.gen == 0 {
@@ -354,7 +357,7 @@ impl Cluster {
         host: &mut impl ClusterHost,
     ) -> Option<Notice> {
         let (v, src, dst, cpu_src, cpu_dst, asks) = {
-            self.transferring.retain(|&x| x as usize != m);
+            self.transferring.remove(&(m as u32));
             let mig = &mut self.migrations[m];
             mig.transferring = false;
             (mig.vm, mig.src, mig.dst, mig.cpu_src, mig.cpu_dst, mig.asks)
@@ -372,19 +375,22 @@ impl Cluster {
         if *incoming < 1e-6 {
             *incoming = 0.0;
         }
-        for (n, cpu) in [(src, cpu_src), (dst, cpu_dst)] {
-            let node = &mut self.nodes[n as usize];
-            node.migration_cpu_cores -= cpu;
-            if node.migration_cpu_cores < 1e-9 {
-                node.migration_cpu_cores = 0.0; // no rounding residue once none runs
-            }
+        // A VM paused for the stop-and-copy resumes on its destination, which stays charged
+        // its migration CPU until then: were it released now, a destination with nothing else
+        // to run would look idle (switched off, in CloudSim's count) until the VM runs again,
+        // even for no time at all.
+        let paused = self.vms[v as usize].paused;
+        self.release_migration_cpu(src, cpu_src);
+        if paused {
+            self.migrations[m].dst_cpu_until_resumed = true;
+        } else {
+            self.release_migration_cpu(dst, cpu_dst);
         }
         let vm = &mut self.vms[v as usize];
         vm.node = Some(dst);
         vm.migrating_to = None;
         vm.migration = None;
         let resume_s = self.migrations[m].precopy.params().resume_s;
-        let paused = vm.paused;
         self.rebalance(now, src, host);
         self.rebalance(now, dst, host);
         self.reflow(now, host);
@@ -402,6 +408,15 @@ impl Cluster {
         }
     }
 
+    /// Node `n` no longer spends `cores` on a migration.
+    pub(super) fn release_migration_cpu(&mut self, n: u32, cores: f64) {
+        let node = &mut self.nodes[n as usize];
+        node.migration_cpu_cores -= cores;
+        if node.migration_cpu_cores < 1e-9 {
+            node.migration_cpu_cores = 0.0; // no rounding residue once none runs
+        }
+    }
+
     /// The VM runs again on its destination: the migration is over.
     pub(super) fn on_migration_resumed(
         &mut self,
@@ -411,10 +426,19 @@ impl Cluster {
     ) -> Notice {
         let m = m as usize;
         let (v, dst) = (self.migrations[m].vm, self.migrations[m].dst);
-        self.vms[v as usize].paused = false;
-        self.rebalance(now, dst, host);
+        // A VM that was never paused (the simple model) changes nothing here: its destination
+        // was rebalanced when it arrived.
+        let was_paused = std::mem::replace(&mut self.vms[v as usize].paused, false);
+        if std::mem::take(&mut self.migrations[m].dst_cpu_until_resumed) {
+            let cpu_dst = self.migrations[m].cpu_dst;
+            self.release_migration_cpu(dst, cpu_dst);
+        }
+        if was_paused {
+            self.rebalance(now, dst, host);
+        }
         let mig = &mut self.migrations[m];
         mig.done = true;
+        self.in_flight.remove(&(m as u32));
         let downtime_s = if mig.precopy.params().max_downtime_s.is_finite() {
             mig.precopy.downtime_transfer_s() + mig.precopy.params().resume_s
         } else {

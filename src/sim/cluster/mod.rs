@@ -32,6 +32,7 @@ pub use vm::{Vm, VmSpec};
 
 use crate::engine::SimTime;
 use crate::scenario::schema::Migration;
+use std::collections::BTreeSet;
 
 /// What the cluster reaches of the rest of the simulation.
 pub(crate) trait ClusterHost {
@@ -113,8 +114,12 @@ pub(crate) struct Cluster {
     nodes: Vec<Node>,
     vms: Vec<Vm>,
     migrations: Vec<MigrationRt>,
-    /// Migrations still sending data (indices in `migrations`), in start order.
-    transferring: Vec<u32>,
+    /// Migrations still sending data (indices in `migrations`), in start order (ids grow with
+    /// start time; a set, since a migration ends anywhere in it).
+    transferring: BTreeSet<u32>,
+    /// Migrations not over yet (sending, or their VM resuming), in start order: what a node
+    /// crash must look through (not every migration of the run).
+    in_flight: BTreeSet<u32>,
     migration_stats: MigrationStats,
     checkpointing: Option<checkpoint::Checkpointing>,
     /// Scratch buffers for CPU sharing (no allocation per event), and for batches of changes.
@@ -138,7 +143,8 @@ impl Cluster {
             nodes: nodes.into_iter().map(Node::new).collect(),
             vms: Vec::new(),
             migrations: Vec::new(),
-            transferring: Vec::new(),
+            transferring: BTreeSet::new(),
+            in_flight: BTreeSet::new(),
             migration_stats: MigrationStats::default(),
             scratch_demand: Vec::new(),
             scratch_share: Vec::new(),

@@ -78,6 +78,11 @@ pub struct Node {
     /// Bare mode: the load running directly on this node (the simulation's server index),
     /// and the cores it wants.
     pub bare: Option<u32>,
+    /// It runs a request-level server (a replica, bare or in a VM), as of its last rebalance:
+    /// it counts as active while it does, busy or idle between two requests (CloudSim's rule,
+    /// active while using CPU, is meant for its trace-driven VMs; applied to a server it would
+    /// count every idle instant between requests as a host shutdown).
+    pub(super) hosts_server: bool,
     pub(super) bare_want_cores: f64,
     /// Virtualized mode: VMs placed here (including ones migrating away).
     pub vms: Vec<u32>,
@@ -138,6 +143,7 @@ impl Node {
             up_since: spec.on.then_some(SimTime::ZERO),
             bare: None,
             bare_want_cores: 0.0,
+            hosts_server: false,
             vms: Vec::new(),
             incoming_ram_mb: 0.0,
             migration_cpu_cores: 0.0,
@@ -176,9 +182,9 @@ impl Node {
         }
     }
 
-    /// Whether it is active now: not off, and using some CPU.
+    /// Whether it is active now: not off, and using some CPU or running a server.
     pub(super) fn active_now(&self) -> bool {
-        self.state.is_up() && self.busy_cores > IDLE_EPS_CORES
+        self.state.is_up() && (self.busy_cores > IDLE_EPS_CORES || self.hosts_server)
     }
 
     /// Brings its SLA accounting up to date after a change of load, state or short VMs.
