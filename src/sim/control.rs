@@ -36,8 +36,11 @@ pub(crate) struct Control {
     pub server_marks: Vec<(f64, f64)>,
     /// Per VM: granted core·ns at the last control instant (trace-driven VMs).
     pub vm_marks: Vec<f64>,
-    /// Per action: whether a view already showed how it ended (each outcome is shown once).
-    pub outcome_shown: Vec<bool>,
+    /// Actions a view showed while they were in progress (ascending): each view shows them
+    /// again until one has shown how they ended (each outcome is shown once).
+    pub shown_in_progress: Vec<usize>,
+    /// Actions logged before this index were in some view.
+    pub shown_up_to: usize,
     /// Faults already shown (each failure is shown once).
     pub faults_shown: usize,
     /// The view, kept and updated in place.
@@ -61,7 +64,8 @@ impl Control {
             node_marks: vec![(0.0, 0.0); nodes],
             server_marks: Vec::new(),
             vm_marks: Vec::new(),
-            outcome_shown: Vec::new(),
+            shown_in_progress: Vec::new(),
+            shown_up_to: 0,
             faults_shown: 0,
             view: View {
                 now_s: 0.0,
@@ -361,15 +365,17 @@ impl Simulation {
             av.failed_requests = st.failed;
         }
         self.apps.reset_period();
+        // The actions in progress at the previous view, then the ones logged since, in log
+        // order (not the whole log: it grows by thousands of migrations a period).
         let records = self.log.records();
-        c.outcome_shown.resize(records.len(), false);
         view.actions.clear();
-        for (i, r) in records.iter().enumerate() {
-            let ended = r.outcome != Outcome::InProgress;
-            if ended && c.outcome_shown[i] {
-                continue;
+        let mut still = Vec::new();
+        let old = std::mem::take(&mut c.shown_in_progress);
+        for i in old.into_iter().chain(c.shown_up_to..records.len()) {
+            let r = &records[i];
+            if r.outcome == Outcome::InProgress {
+                still.push(i);
             }
-            c.outcome_shown[i] = ended;
             view.actions.push(ActionView {
                 id: r.id,
                 action: r.action.clone(),
@@ -378,6 +384,8 @@ impl Simulation {
                 outcome: r.outcome.clone(),
             });
         }
+        c.shown_in_progress = still;
+        c.shown_up_to = records.len();
         view.failures.clear();
         for r in &self.faults.records[c.faults_shown..] {
             view.failures

@@ -285,17 +285,14 @@ impl Simulation {
             self.server_lost(now, s, true, r, &mut record);
         }
         // Its own power actions end with it.
+        let records = self.log.records();
         let in_progress: Vec<usize> = self
             .log
-            .records()
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| {
-                a.outcome == Outcome::InProgress
-                    && matches!(a.action, Action::PowerOn { node } | Action::PowerOff { node }
+            .in_progress()
+            .filter(|&a| {
+                matches!(records[a].action, Action::PowerOn { node } | Action::PowerOff { node }
                         if node.0 == n)
             })
-            .map(|(i, _)| i)
             .collect();
         for a in in_progress {
             self.log
