@@ -17,8 +17,10 @@
 
 use crate::engine::SimTime;
 
-/// One VM's demand and grant, in CPU units (cores × speed), piecewise constant.
+/// One VM's demand and grant, in CPU units (cores × speed), piecewise constant. `repr(C)`:
+/// what every update reads first, the integrals after (see [`super::Vm`]'s layout).
 #[derive(Clone, Debug, Default)]
+#[repr(C)]
 pub(crate) struct VmSla {
     /// Current demand (uncapped) and grant, and its node's speed.
     demand: f64,

@@ -23,37 +23,43 @@ pub struct VmSpec {
 }
 
 /// A VM. Read-only outside the cluster module.
+///
+/// Laid out by hand (`repr(C)`, cache-line aligned): the fields a CPU rebalance reads for every
+/// VM of a node come first, then its SLA accounting, then what only migrations, failures and
+/// reports read. A datacenter's VMs are scattered in memory (a node's VMs are any ids), so
+/// each VM a rebalance touches costs cache misses: three lines instead of four or five.
+#[repr(C, align(64))]
 pub struct Vm {
-    pub name: String,
+    /// What its load wants, as last told: cores, or CPU units if `capacity` is set.
+    pub(super) want: f64,
     pub vcpus: f64,
-    pub ram_mb: f64,
+    /// See [`VmSpec::capacity`].
+    pub capacity: Option<f64>,
+    /// Cores the VM is granted now (its share of the node, hypervisor overhead excluded).
+    pub share_cores: f64,
+    /// Its CPU demand in node cores (hypervisor overhead included) as of the last update.
+    pub(super) demand: f64,
     /// The node it runs on; `None` while not placed yet.
     pub node: Option<u32>,
     /// Set while a live migration to that node runs.
     pub migrating_to: Option<u32>,
-    /// That migration (index in the cluster's migrations).
-    pub(super) migration: Option<u32>,
     /// Stopped for a migration's stop-and-copy and resume: runs nothing.
     pub paused: bool,
     /// Its guest is still being set up (its load is not running yet): it wants no CPU and
     /// cannot migrate.
     pub starting: bool,
-    pub dirty_mb_per_s: f64,
-    pub dirty_mb_per_cpu_s: f64,
-    /// See [`VmSpec::capacity`].
-    pub capacity: Option<f64>,
-    /// Cores the VM is granted now (its share of the node, hypervisor overhead excluded).
-    pub share_cores: f64,
-    /// What its load wants, as last told: cores, or CPU units if `capacity` is set.
-    pub(super) want: f64,
-    /// Its CPU demand in node cores (hypervisor overhead included) as of the last update.
-    pub(super) demand: f64,
+    /// False once the VM was destroyed.
+    pub alive: bool,
     /// The capacity its load was last told it has: (cores, speed of one core).
     pub(super) granted: (f64, f64),
     /// Its demand and grant over time, for the SLA figures.
     pub(super) sla: VmSla,
-    /// False once the VM was destroyed.
-    pub alive: bool,
+    pub ram_mb: f64,
+    /// That migration (index in the cluster's migrations).
+    pub(super) migration: Option<u32>,
+    pub name: String,
+    pub dirty_mb_per_s: f64,
+    pub dirty_mb_per_cpu_s: f64,
     /// Destroyed by the crash of its node (not stopped): it can be restarted from its image.
     pub failed: bool,
     /// See [`VmSpec::checkpointed`].
