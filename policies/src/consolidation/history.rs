@@ -5,6 +5,7 @@
 //! Stored flat, indexed by VM id: a fixed ring of values per VM, so recording a round costs no
 //! allocation and reading a host's history is a few array reads per VM.
 
+use super::overload::{ols_window, LR_WINDOW};
 use crate::api::VmId;
 
 /// Values kept per VM (CloudSim's `PowerVm.HISTORY_LENGTH`).
@@ -17,6 +18,17 @@ pub struct VmHistories {
     values: Vec<f64>,
     head: Vec<u8>,
     len: Vec<u8>,
+    /// Per VM, kept up to date at each push so that a round need not read every history:
+    /// how many values count up to its oldest non-zero one ([`VmHistories::counted`]), and the
+    /// OLS line (intercept, slope) through its [`LR_WINDOW`] newest values
+    /// ([`VmHistories::ols`]).
+    counted: Vec<u8>,
+    ols: Vec<(f64, f64)>,
+}
+
+/// The OLS line of a VM without history (an all-zero window).
+fn zero_line() -> (f64, f64) {
+    ols_window(&[0.0; LR_WINDOW])
 }
 
 impl VmHistories {
@@ -25,6 +37,8 @@ impl VmHistories {
             self.len.resize(v + 1, 0);
             self.head.resize(v + 1, 0);
             self.values.resize((v + 1) * HISTORY_LENGTH, 0.0);
+            self.counted.resize(v + 1, 0);
+            self.ols.resize(v + 1, zero_line());
         }
     }
 
@@ -34,10 +48,47 @@ impl VmHistories {
         self.ensure(v);
         let h = (self.head[v] as usize + 1) % HISTORY_LENGTH;
         self.head[v] = h as u8;
-        self.values[v * HISTORY_LENGTH + h] = u;
-        if (self.len[v] as usize) < HISTORY_LENGTH {
+        let ring = &mut self.values[v * HISTORY_LENGTH..(v + 1) * HISTORY_LENGTH];
+        ring[h] = u;
+        let full = self.len[v] as usize == HISTORY_LENGTH;
+        if !full {
             self.len[v] += 1;
         }
+        // Every older value moves one place back; the oldest leaves a full history, and if
+        // it was the oldest non-zero one, the next oldest is looked for.
+        let c = self.counted[v] as usize;
+        self.counted[v] = if c == HISTORY_LENGTH && full {
+            let len = self.len[v] as usize;
+            (0..len)
+                .rev()
+                .find(|&i| ring[(h + HISTORY_LENGTH - i) % HISTORY_LENGTH] != 0.0)
+                .map_or(0, |i| i as u8 + 1)
+        } else if c > 0 {
+            c as u8 + 1
+        } else {
+            u8::from(u != 0.0)
+        };
+        // The window as `get` reads it (zeros beyond the length), fitted as the detector does.
+        let len = self.len[v] as usize;
+        let mut window = [0.0; LR_WINDOW];
+        for (i, w) in window.iter_mut().enumerate().take(len) {
+            *w = ring[(h + HISTORY_LENGTH - i) % HISTORY_LENGTH];
+        }
+        self.ols[v] = ols_window(&window);
+    }
+
+    /// How many of VM `v`'s values count: up to its oldest non-zero one (older zeros are
+    /// trimmed from a host history); 0 if all are zero.
+    #[inline]
+    pub fn counted(&self, v: VmId) -> usize {
+        self.counted.get(v.index()).map_or(0, |&c| c as usize)
+    }
+
+    /// The OLS line (intercept, slope) through VM `v`'s [`LR_WINDOW`] newest values (missing
+    /// values as zeros), at x = 1…10 from the oldest: [`ols_window`] of that window.
+    #[inline]
+    pub fn ols(&self, v: VmId) -> (f64, f64) {
+        self.ols.get(v.index()).copied().unwrap_or_else(zero_line)
     }
 
     /// How many values VM `v` has.
@@ -121,5 +172,46 @@ mod tests {
         );
         host_history(&h, std::iter::empty(), 2000.0, &mut out);
         assert_eq!(out, vec![0.0]);
+    }
+
+    #[test]
+    fn the_kept_counts_and_lines_are_those_of_the_values_on_random_pushes() {
+        // Values zero half the time (so that the oldest non-zero one moves, and leaves full
+        // histories), any otherwise; lengths past the ring's.
+        let mut h = VmHistories::default();
+        let mut x: u64 = 11;
+        let mut rescanned = 0;
+        for step in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = VmId((x >> 60) as u32);
+            let u = if (x >> 40) & 1 == 0 {
+                0.0
+            } else {
+                ((x >> 20) % 1000) as f64 / 999.0
+            };
+            let oldest_nonzero = h.len(v) == HISTORY_LENGTH && h.get(v, HISTORY_LENGTH - 1) != 0.0;
+            rescanned += usize::from(oldest_nonzero);
+            h.push(v, u);
+            let len = h.len(v);
+            let counted = (0..len)
+                .rev()
+                .find(|&i| h.get(v, i) != 0.0)
+                .map_or(0, |i| i + 1);
+            assert_eq!(h.counted(v), counted, "step {step}");
+            let window: Vec<f64> = (0..LR_WINDOW).map(|i| h.get(v, i)).collect();
+            let (a, b) = ols_window(&window);
+            let (ka, kb) = h.ols(v);
+            assert_eq!(
+                (ka.to_bits(), kb.to_bits()),
+                (a.to_bits(), b.to_bits()),
+                "step {step}"
+            );
+        }
+        assert!(rescanned > 1000, "{rescanned}");
+        // A VM never pushed: no count, the line of zeros.
+        assert_eq!(h.counted(VmId(99)), 0);
+        assert_eq!(h.ols(VmId(99)), ols_window(&[0.0; LR_WINDOW]));
     }
 }

@@ -26,8 +26,8 @@
 //! over only when it fails by more than [`MARGIN`]; within the margin the real check decides.
 //! The index therefore finds exactly the host the linear scan finds.
 
-use super::history::{VmHistories, HISTORY_LENGTH};
-use super::overload::{ols_window, Detector, IQR_MAD_MIN_HISTORY, LR_WINDOW};
+use super::history::VmHistories;
+use super::overload::{Detector, IQR_MAD_MIN_HISTORY, LR_WINDOW};
 use super::plan::Plan;
 use crate::api::{NodeState, View, VmId};
 
@@ -132,19 +132,23 @@ impl OverloadModel {
             Detector::Lr { .. } | Detector::Lrr { .. } => LR_WINDOW,
         };
         let n = view.vms.len();
-        let mut counted = vec![0u8; n];
-        if need != usize::MAX {
-            for (v, c) in counted.iter_mut().enumerate() {
-                let id = VmId(v as u32);
-                if view.vms[v].cpu_max != 0.0 {
-                    let len = hist.len(id);
-                    *c = (0..len)
-                        .rev()
-                        .find(|&i| hist.get(id, i) != 0.0)
-                        .map_or(0, |i| i as u8 + 1);
-                }
-            }
-        }
+        // The lines and counts are kept by the histories as they grow: reading them is one pass
+        // over the VMs, without their values.
+        let counted: Vec<u8> = if need == usize::MAX {
+            vec![0; n]
+        } else {
+            view.vms
+                .iter()
+                .enumerate()
+                .map(|(v, vm)| {
+                    if vm.cpu_max != 0.0 {
+                        hist.counted(VmId(v as u32)) as u8
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        };
         let mut inverse_safety = None;
         let mut predicted_cpu = Vec::new();
         if let Detector::Lr {
@@ -156,15 +160,13 @@ impl OverloadModel {
         {
             if let Some(steps) = constant_look_ahead(view, interval_s) {
                 let x = LR_WINDOW as f64 + steps;
-                let mut window = [0.0; HISTORY_LENGTH];
-                predicted_cpu = (0..n)
-                    .map(|v| {
-                        let id = VmId(v as u32);
-                        for (i, w) in window.iter_mut().enumerate().take(LR_WINDOW) {
-                            *w = hist.get(id, i);
-                        }
-                        let (a, b) = ols_window(&window);
-                        (a + b * x) * view.vms[v].cpu_max
+                predicted_cpu = view
+                    .vms
+                    .iter()
+                    .enumerate()
+                    .map(|(v, vm)| {
+                        let (a, b) = hist.ols(VmId(v as u32));
+                        (a + b * x) * vm.cpu_max
                     })
                     .collect();
                 inverse_safety = Some(1.0 / safety);
