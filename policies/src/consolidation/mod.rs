@@ -158,7 +158,13 @@ impl Consolidation {
             }
         }
         // The underload step.
-        let moves = underload::evacuate(&mut self.plan, &s, &overloaded, &mut self.scratch);
+        let moves = underload::evacuate(
+            &mut self.plan,
+            &s,
+            &mut index,
+            &overloaded,
+            &mut self.scratch,
+        );
         for (v, h) in moves {
             Self::send(&mut self.dest, &mut self.order, v, h);
         }

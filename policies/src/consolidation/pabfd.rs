@@ -194,12 +194,12 @@ struct Entry {
     slack: HostSlack,
 }
 
-/// One tenth's query: the range of `a`, the offset from key to ΔP, what the VM asks.
+/// A search's query: the VM's share `rf` of one host of the kind, the largest `a` it fits
+/// with (`ONE − rf`), per tenth `j` of the curve the offset from key to ΔP, what it asks.
 struct Query<'q> {
-    j: usize,
-    lo: i64,
+    rf: i64,
     hi: i64,
-    offset: i64,
+    offset: [i64; 10],
     ask: &'q VmAsk,
 }
 
@@ -229,8 +229,8 @@ impl Buckets {
         self.slopes[j] * a - base
     }
 
-    /// Recomputes bucket `b`'s leaf and its path to the root.
-    fn refresh_bucket(&mut self, b: usize) {
+    /// Bucket `b`'s leaf: per tenth its best key, and its largest slack.
+    fn leaf(&self, b: usize) -> ([Best; 10], HostSlack) {
         let mut leaf = [NONE; 10];
         let mut slack = HostSlack::NONE;
         for e in &self.entries[b] {
@@ -242,16 +242,51 @@ impl Buckets {
             }
             slack = slack.max(e.slack);
         }
+        (leaf, slack)
+    }
+
+    /// Tree node `i` from its two children.
+    #[inline]
+    fn merged(&self, i: usize) -> ([Best; 10], HostSlack) {
+        let (l, r) = (&self.tree[2 * i], &self.tree[2 * i + 1]);
+        (
+            std::array::from_fn(|j| l[j].min(r[j])),
+            self.tree_slack[2 * i].max(self.tree_slack[2 * i + 1]),
+        )
+    }
+
+    /// Recomputes bucket `b`'s leaf and its path to the root, up to the first node that does
+    /// not change (the ones above it do not either).
+    fn refresh_bucket(&mut self, b: usize) {
         let mut i = self.n + b;
-        self.tree[i] = leaf;
-        self.tree_slack[i] = slack;
-        while i > 1 {
-            i /= 2;
-            let (l, r) = (self.tree[2 * i], self.tree[2 * i + 1]);
-            for j in 0..10 {
-                self.tree[i][j] = l[j].min(r[j]);
+        let (mut node, mut slack) = self.leaf(b);
+        loop {
+            if self.tree[i] == node && self.tree_slack[i] == slack {
+                return;
             }
-            self.tree_slack[i] = self.tree_slack[2 * i].max(self.tree_slack[2 * i + 1]);
+            self.tree[i] = node;
+            self.tree_slack[i] = slack;
+            if i == 1 {
+                return;
+            }
+            i /= 2;
+            (node, slack) = self.merged(i);
+        }
+    }
+
+    /// Files `e` without updating the tree (for [`Buckets::build`]).
+    fn push(&mut self, e: Entry) {
+        let b = self.bucket(e.a);
+        self.entries[b].push(e);
+    }
+
+    /// The whole tree from the buckets, bottom up.
+    fn build(&mut self) {
+        for b in 0..self.n {
+            (self.tree[self.n + b], self.tree_slack[self.n + b]) = self.leaf(b);
+        }
+        for i in (1..self.n).rev() {
+            (self.tree[i], self.tree_slack[i]) = self.merged(i);
         }
     }
 
@@ -269,36 +304,63 @@ impl Buckets {
         }
     }
 
-    /// Lowers `best` (ΔP, host) to the best host with `q.lo ≤ a ≤ q.hi` that the VM might
-    /// pass on, if one beats it.
-    fn improve(&self, q: &Query<'_>, best: &mut Best) {
-        let (bl, bh) = (self.bucket(q.lo), self.bucket(q.hi));
-        self.descend(1, 0, self.n - 1, bl, bh, q, best);
+    /// Re-files host `h`, filed with `a`, as `e` (one tree path if it stays in its bucket).
+    fn replace(&mut self, a: i64, h: u32, e: Entry) {
+        let (from, to) = (self.bucket(a), self.bucket(e.a));
+        if from == to {
+            if let Some(x) = self.entries[from].iter_mut().find(|x| x.host == h) {
+                *x = e;
+                self.refresh_bucket(from);
+                return;
+            }
+        }
+        self.remove(a, h);
+        self.insert(e);
     }
 
-    /// Branch and bound below tree node `i` (buckets `from..=to`), within buckets `bl..=bh`.
-    #[allow(clippy::too_many_arguments)]
-    fn descend(
-        &self,
-        i: usize,
-        from: usize,
-        to: usize,
-        bl: usize,
-        bh: usize,
-        q: &Query<'_>,
-        best: &mut Best,
-    ) {
-        if to < bl || from > bh {
-            return;
+    /// Lowers `best` (ΔP, host) to the best host with `0 ≤ a ≤ q.hi` that the VM might pass
+    /// on, if one beats it: one branch and bound over every tenth of the curve at once.
+    fn improve(&self, q: &Query<'_>, best: &mut Best) {
+        let bh = self.bucket(q.hi);
+        let lb = self.bound(1, 0, self.n - 1, bh, q);
+        if lb < *best {
+            self.descend(1, 0, self.n - 1, bh, q, best);
         }
-        let (key, h) = self.tree[i][q.j];
-        if h == u32::MAX || (key + q.offset, h) >= *best || !self.tree_slack[i].admits(q.ask) {
-            return;
+    }
+
+    /// A lower bound of (ΔP, host) over the hosts below tree node `i` (buckets `from..=to`)
+    /// that the query might take ([`NONE`] if none: out of range, or none the VM might pass
+    /// on): per tenth the node's best key plus the tenth's offset, over the tenths that
+    /// `a + rf` can fall in for the node's range of `a`.
+    #[inline]
+    fn bound(&self, i: usize, from: usize, to: usize, bh: usize, q: &Query<'_>) -> Best {
+        if from > bh || !self.tree_slack[i].admits(q.ask) {
+            return NONE;
         }
+        let a_lo = (from as i64) << self.shift;
+        let a_hi = ((((to + 1) as i64) << self.shift) - 1).min(q.hi);
+        let j_lo = (((a_lo + q.rf) / TENTH) as usize).min(9);
+        let j_hi = (((a_hi + q.rf) / TENTH) as usize).min(9);
+        let mut lb = NONE;
+        for j in j_lo..=j_hi {
+            let (key, h) = self.tree[i][j];
+            if h != u32::MAX {
+                let c = (key + q.offset[j], h);
+                if c < lb {
+                    lb = c;
+                }
+            }
+        }
+        lb
+    }
+
+    /// Branch and bound below tree node `i` (buckets `from..=to`), whose bound beats `best`.
+    fn descend(&self, i: usize, from: usize, to: usize, bh: usize, q: &Query<'_>, best: &mut Best) {
         if from == to {
             for e in &self.entries[from] {
-                if e.a >= q.lo && e.a <= q.hi && e.slack.admits(q.ask) {
-                    let c = (self.key(q.j, e.a, e.base) + q.offset, e.host);
+                if e.a >= 0 && e.a <= q.hi && e.slack.admits(q.ask) {
+                    let j = (((e.a + q.rf) / TENTH) as usize).min(9);
+                    let c = (self.key(j, e.a, e.base) + q.offset[j], e.host);
                     if c < *best {
                         *best = c;
                     }
@@ -308,13 +370,19 @@ impl Buckets {
         }
         let mid = (from + to) / 2;
         let (l, r) = (2 * i, 2 * i + 1);
-        // The child with the better key first: its best tightens the bound for the other.
-        if self.tree[r][q.j] < self.tree[l][q.j] {
-            self.descend(r, mid + 1, to, bl, bh, q, best);
-            self.descend(l, from, mid, bl, bh, q, best);
+        let lb_l = self.bound(l, from, mid, bh, q);
+        let lb_r = self.bound(r, mid + 1, to, bh, q);
+        // The child with the better bound first: its best tightens the bound for the other.
+        let ((c1, f1, t1, lb1), (c2, f2, t2, lb2)) = if lb_r < lb_l {
+            ((r, mid + 1, to, lb_r), (l, from, mid, lb_l))
         } else {
-            self.descend(l, from, mid, bl, bh, q, best);
-            self.descend(r, mid + 1, to, bl, bh, q, best);
+            ((l, from, mid, lb_l), (r, mid + 1, to, lb_r))
+        };
+        if lb1 < *best {
+            self.descend(c1, f1, t1, bh, q, best);
+        }
+        if lb2 < *best {
+            self.descend(c2, f2, t2, bh, q, best);
         }
     }
 }
@@ -371,6 +439,9 @@ pub struct HostIndex {
     ram_steps: Vec<f64>,
     /// Hosts set aside during one search (failed RAM or overload), to file back.
     aside: Vec<u32>,
+    /// While the index is first filled: buckets take hosts without updating their trees, built
+    /// once at the end.
+    bulk: bool,
 }
 
 /// At most this many RAM classes are kept apart.
@@ -461,10 +532,17 @@ impl HostIndex {
             filed_class: vec![0; n],
             ram_steps,
             aside: Vec::new(),
+            bulk: true,
         };
         for h in 0..n {
             if idx.kind[h] != u32::MAX {
                 idx.file(plan, s, h);
+            }
+        }
+        idx.bulk = false;
+        for k in &mut idx.kinds {
+            for b in k.classes.iter_mut().flatten() {
+                b.build();
             }
         }
         idx
@@ -491,24 +569,24 @@ impl HostIndex {
             self.filed_a[h] = a;
             self.slack[h] = s.overload.host(plan, h);
             if k.bucketed {
-                let f = plan.free_ram_mb[h];
-                let class = self
-                    .ram_steps
-                    .iter()
-                    .filter(|&&ram| f + super::plan::RAM_EPS_MB >= ram)
-                    .count();
+                let class = self.ram_class(plan, h) as usize;
+                let k = &mut self.kinds[self.kind[h] as usize];
                 self.filed_class[h] = class as u8;
                 let (hosts, curve) = (k.hosts, k.curve);
-                k.classes[class]
-                    .get_or_insert_with(|| {
-                        Buckets::new(hosts, std::array::from_fn(|j| curve.slope(j)))
-                    })
-                    .insert(Entry {
-                        a,
-                        host: h as u32,
-                        base: self.base[h],
-                        slack: self.slack[h],
-                    });
+                let b = k.classes[class].get_or_insert_with(|| {
+                    Buckets::new(hosts, std::array::from_fn(|j| curve.slope(j)))
+                });
+                let e = Entry {
+                    a,
+                    host: h as u32,
+                    base: self.base[h],
+                    slack: self.slack[h],
+                };
+                if self.bulk {
+                    b.push(e);
+                } else {
+                    b.insert(e);
+                }
             } else if let Err(i) = k.occupied.binary_search(&(h as u32)) {
                 k.occupied.insert(i, h as u32);
             }
@@ -553,8 +631,39 @@ impl HostIndex {
         if self.excluded[h] || self.kind[h] == u32::MAX {
             return;
         }
+        // An occupied bucketed host that stays occupied in its RAM class: re-filed in place.
+        let k = &self.kinds[self.kind[h] as usize];
+        if k.bucketed && !self.is_empty[h] && !empty_host(plan, h) {
+            let class = self.ram_class(plan, h);
+            if class == self.filed_class[h] {
+                let a = allocated_fixed(plan, h);
+                let slack = s.overload.host(plan, h);
+                let e = Entry {
+                    a,
+                    host: h as u32,
+                    base: self.base[h],
+                    slack,
+                };
+                let k = &mut self.kinds[self.kind[h] as usize];
+                if let Some(b) = &mut k.classes[class as usize] {
+                    b.replace(self.filed_a[h], h as u32, e);
+                    self.filed_a[h] = a;
+                    self.slack[h] = slack;
+                    return;
+                }
+            }
+        }
         self.unfile(h);
         self.file(plan, s, h);
+    }
+
+    /// Host `h`'s RAM class now: how many of `ram_steps` its free RAM holds.
+    fn ram_class(&self, plan: &Plan, h: usize) -> u8 {
+        let f = plan.free_ram_mb[h];
+        self.ram_steps
+            .iter()
+            .filter(|&&ram| f + super::plan::RAM_EPS_MB >= ram)
+            .count() as u8
     }
 
     /// PABFD's host for VM `v` with request `r` (the same as [`find_host_naive`]'s).
@@ -654,31 +763,77 @@ impl HostIndex {
                     if rf > ONE {
                         continue;
                     }
+                    // ΔP = s_j·a − P(U) + w_j·TENTH + s_j·(rf − j·TENTH) in tenth j.
+                    let q = Query {
+                        rf,
+                        hi: ONE - rf,
+                        offset: std::array::from_fn(|j| {
+                            k.curve.0[j] * TENTH + k.curve.slope(j) * (rf - j as i64 * TENTH)
+                        }),
+                        ask: &ask,
+                    };
                     for b in k.classes[min_class..].iter().flatten() {
-                        for j in 0..10 {
-                            let lo = (j as i64 * TENTH - rf).max(0);
-                            let hi = (j as i64 + 1) * TENTH - rf;
-                            if hi < lo {
-                                continue;
-                            }
-                            // ΔP = s_j·a − P(U) + w_j·TENTH + s_j·(rf − j·TENTH).
-                            let offset =
-                                k.curve.0[j] * TENTH + k.curve.slope(j) * (rf - j as i64 * TENTH);
-                            let q = Query {
-                                j,
-                                lo,
-                                hi,
-                                offset,
-                                ask: &ask,
-                            };
-                            b.improve(&q, &mut best);
-                        }
+                        b.improve(&q, &mut best);
                     }
                 }
             }
         }
         let found = (best != NONE).then_some((best.0, best.1 as usize));
         (found != bound).then_some(found).flatten()
+    }
+
+    /// Checks that every bucket tree agrees with its buckets (each leaf from its entries, each
+    /// node from its children) and returns what the index holds, independent of how it was
+    /// filled: per kind (its key) and RAM class, the hosts filed (host, a, slack bits) sorted,
+    /// and the root's bests and slack; then the empty hosts per kind and free RAM.
+    #[cfg(test)]
+    #[allow(clippy::type_complexity)]
+    pub fn checked_contents(&self) -> Vec<(String, Vec<(u32, i64, [u64; 3])>)> {
+        let mut out = Vec::new();
+        for k in &self.kinds {
+            for (c, b) in k.classes.iter().enumerate() {
+                let Some(b) = b else { continue };
+                for i in 0..b.n {
+                    assert!(b.tree[b.n + i] == b.leaf(i).0, "leaf {i}");
+                    assert!(b.tree_slack[b.n + i] == b.leaf(i).1, "leaf {i}");
+                }
+                for i in 1..b.n {
+                    assert!(b.tree[i] == b.merged(i).0, "node {i}");
+                    assert!(b.tree_slack[i] == b.merged(i).1, "node {i}");
+                }
+                let mut hosts: Vec<(u32, i64, [u64; 3])> = b
+                    .entries
+                    .iter()
+                    .flatten()
+                    .map(|e| {
+                        let s = e.slack;
+                        let bits =
+                            [s.threshold, s.predicted_own, s.predicted_any].map(f64::to_bits);
+                        (e.host, e.a, bits)
+                    })
+                    .collect();
+                hosts.sort_unstable();
+                let root = if hosts.is_empty() {
+                    String::new()
+                } else {
+                    format!("{:?} {:?}", b.tree[1], b.tree_slack[1])
+                };
+                out.push((format!("{:?} class {c} root {root}", k.key), hosts));
+            }
+            for (ram, set) in &k.empty {
+                if !set.is_empty() {
+                    let hosts = set.iter().map(|&h| (h, 0, [0; 3])).collect();
+                    out.push((format!("{:?} empty {ram}", k.key), hosts));
+                }
+            }
+            if !k.occupied.is_empty() {
+                let hosts = k.occupied.iter().map(|&h| (h, 0, [0; 3])).collect();
+                out.push((format!("{:?} occupied", k.key), hosts));
+            }
+        }
+        out.retain(|(_, hosts)| !hosts.is_empty());
+        out.sort();
+        out
     }
 
     /// Takes occupied host `h` out of the search until [`HostIndex::file_back`].

@@ -175,7 +175,7 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
         },
     ];
     let mut rng = Mix(42);
-    let mut agreed_some = 0;
+    let (mut agreed_some, mut compared) = (0, 0);
     for case in 0..300 {
         let n_hosts = 1 + rng.below(if case % 5 == 0 { 300 } else { 40 }) as usize;
         let kinds: Vec<bool> = (0..n_hosts).map(|_| rng.below(2) == 1).collect();
@@ -237,9 +237,16 @@ fn the_index_chooses_as_the_linear_scan_on_random_states() {
                     filed.refresh(&plan, &s, h);
                 }
             }
+            // Kept up to date through the moves, the filed index holds what one filed afresh
+            // from the same state holds, its trees consistent with their buckets.
+            let fresh = HostIndex::with_scan_max(&plan, &s, &excluded, 0);
+            let kept = filed.checked_contents();
+            assert_eq!(kept, fresh.checked_contents(), "case {case} step {step}");
+            compared += kept.len();
         }
     }
     assert!(agreed_some > 1000, "{agreed_some}");
+    assert!(compared > 5000, "{compared}");
 }
 
 fn build(

@@ -12,17 +12,24 @@ use super::plan::Plan;
 use crate::api::VmId;
 
 /// Evacuation moves (VM, destination) of the round, in order; `plan` keeps them tentatively.
+/// `index` is the overload step's (the hosts of `plan` but the overloaded ones, up to date):
+/// the switched-off hosts are excluded from it here.
 pub fn evacuate(
     plan: &mut Plan,
     s: &Search<'_>,
+    index: &mut HostIndex,
     overloaded: &[bool],
     scratch: &mut Vec<f64>,
 ) -> Vec<(VmId, usize)> {
     let n = plan.hosts();
-    let off: Vec<bool> = (0..n).map(|h| plan.start_utilisation[h] == 0.0).collect();
-    let mut tried: Vec<bool> = (0..n).map(|h| overloaded[h] || off[h]).collect();
-    let excluded: Vec<bool> = tried.clone();
-    let mut index = HostIndex::new(plan, s, &excluded);
+    let mut tried: Vec<bool> = (0..n)
+        .map(|h| overloaded[h] || plan.start_utilisation[h] == 0.0)
+        .collect();
+    for (h, &t) in tried.iter().enumerate() {
+        if t {
+            index.exclude(h);
+        }
+    }
     // Start utilisations do not change during the round: the successive least-utilised hosts
     // are this order with the hosts excluded by then skipped.
     let mut order: Vec<usize> = (0..n)
