@@ -253,11 +253,12 @@ pub struct ActionRow {
     pub start_s: f64,
     /// Absent while still in progress at the end of the run.
     pub end_s: Option<f64>,
-    pub kind: String,
+    /// The action's kind (`migrate`, `power-off`...; see `Action::kind`).
+    pub kind: &'static str,
     pub target: String,
     pub destination: String,
     /// `done`, `refused`, `failed` or `in-progress`.
-    pub outcome: String,
+    pub outcome: &'static str,
     pub reason: String,
     pub mb_sent: f64,
     pub downtime_ms: f64,
@@ -424,10 +425,10 @@ impl RunOutput {
                 Some(end) => put(fmt_f_into(&mut field, end)),
                 None => put(""),
             }
-            put(&a.kind);
+            put(a.kind);
             put(&a.target);
             put(&a.destination);
-            put(&a.outcome);
+            put(a.outcome);
             put(&a.reason);
             put(fmt_f_into(&mut field, a.mb_sent));
             put(fmt_f_into(&mut field, a.downtime_ms));

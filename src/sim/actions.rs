@@ -88,6 +88,11 @@ impl ActionLog {
         &self.records
     }
 
+    /// The records, the log consumed (the run's output takes their names without copying).
+    pub fn into_records(self) -> Vec<ActionRecord> {
+        self.records
+    }
+
     /// The indices of the records still in progress, ascending.
     pub fn in_progress(&self) -> impl DoubleEndedIterator<Item = usize> + '_ {
         self.in_progress.iter().map(|&a| a as usize)

@@ -302,18 +302,19 @@ impl Simulation {
                 .collect(),
             provenance: None,
         };
-        let actions = self
-            .log
-            .records()
-            .iter()
+        // The log is consumed: its names move into the rows (a datacenter day logs 1.5
+        // million migrations; two copies of their names would be hundreds of MB).
+        let actions = std::mem::take(&mut self.log)
+            .into_records()
+            .into_iter()
             .map(|r| ActionRow {
                 id: r.id.0,
                 start_s: r.start.as_secs(),
                 end_s: r.end.map(SimTime::as_secs),
-                kind: r.action.kind().to_string(),
-                target: r.target.clone(),
-                destination: r.destination.clone(),
-                outcome: r.outcome.label().to_string(),
+                kind: r.action.kind(),
+                target: r.target,
+                destination: r.destination,
+                outcome: r.outcome.label(),
                 reason: r.outcome.reason().to_string(),
                 mb_sent: r.mb_sent,
                 downtime_ms: r.downtime_s * 1000.0,
