@@ -283,7 +283,7 @@ fn a_trace_driven_vm_lost_in_a_crash_restarts_from_its_image_and_follows_its_tra
         .collect();
     assert_eq!(restarts.len(), 1, "{:?}", out.actions);
     let r = restarts[0];
-    assert_eq!((r.outcome.as_str(), r.start_s), ("done", 50.0), "{r:?}");
+    assert_eq!((r.outcome, r.start_s), ("done", 50.0), "{r:?}");
     close("restart end", r.end_s.unwrap(), 70.0);
     let util = |t: f64| {
         out.nodes

@@ -463,7 +463,7 @@ node = "small-0"
     let reasons: Vec<(&str, &str)> = out
         .actions
         .iter()
-        .map(|a| (a.outcome.as_str(), a.reason.as_str()))
+        .map(|a| (a.outcome, a.reason.as_str()))
         .collect();
     assert_eq!(
         reasons,

@@ -4,7 +4,8 @@ use super::atomic::AtomicDir;
 use super::provenance::Provenance;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// `summary.json`: one run in figures. Keys are stable: sweeps, plots and `compare` read them.
@@ -398,7 +399,15 @@ impl RunOutput {
     }
 
     pub fn actions_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut buf = Vec::new();
+        self.write_actions_csv(&mut buf).expect("in-memory csv");
+        String::from_utf8(buf).expect("utf-8")
+    }
+
+    /// `actions.csv` streamed to `out` (a datacenter day's 1.5 million rows never sit in
+    /// memory as one text).
+    pub fn write_actions_csv(&self, out: impl Write) -> csv::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
         w.write_record([
             "id",
             "start_s",
@@ -411,51 +420,53 @@ impl RunOutput {
             "mb_sent",
             "downtime_ms",
             "rounds",
-        ])
-        .expect("in-memory csv");
+        ])?;
         // Field by field through one buffer: a datacenter day has millions of rows, and a
         // record of owned strings would allocate a dozen times per row.
         let mut field = String::new();
         let mut int = itoa::Buffer::new();
         for a in &self.actions {
-            let mut put = |f: &str| w.write_field(f).expect("in-memory csv");
-            put(int.format(a.id));
-            put(fmt_f_into(&mut field, a.start_s));
+            w.write_field(int.format(a.id))?;
+            w.write_field(fmt_f_into(&mut field, a.start_s))?;
             match a.end_s {
-                Some(end) => put(fmt_f_into(&mut field, end)),
-                None => put(""),
+                Some(end) => w.write_field(fmt_f_into(&mut field, end))?,
+                None => w.write_field("")?,
             }
-            put(a.kind);
-            put(&a.target);
-            put(&a.destination);
-            put(a.outcome);
-            put(&a.reason);
-            put(fmt_f_into(&mut field, a.mb_sent));
-            put(fmt_f_into(&mut field, a.downtime_ms));
-            put(int.format(a.rounds));
-            w.write_record(None::<&[u8]>).expect("in-memory csv");
+            w.write_field(a.kind)?;
+            w.write_field(&a.target)?;
+            w.write_field(&a.destination)?;
+            w.write_field(a.outcome)?;
+            w.write_field(&a.reason)?;
+            w.write_field(fmt_f_into(&mut field, a.mb_sent))?;
+            w.write_field(fmt_f_into(&mut field, a.downtime_ms))?;
+            w.write_field(int.format(a.rounds))?;
+            w.write_record(None::<&[u8]>)?;
         }
-        String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
+        w.flush()?;
+        Ok(())
     }
 
     pub fn nodes_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["time_s", "node", "state", "utilisation", "power_w"])
-            .expect("in-memory csv");
+        let mut buf = Vec::new();
+        self.write_nodes_csv(&mut buf).expect("in-memory csv");
+        String::from_utf8(buf).expect("utf-8")
+    }
+
+    /// `nodes.csv` streamed to `out` (a row per node and interval: millions in a datacenter).
+    pub fn write_nodes_csv(&self, out: impl Write) -> csv::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(["time_s", "node", "state", "utilisation", "power_w"])?;
         let mut field = String::new();
         for n in &self.nodes {
-            w.write_field(fmt_f_into(&mut field, n.time_s))
-                .expect("in-memory csv");
-            w.write_field(&self.node_names[n.node as usize])
-                .expect("in-memory csv");
-            w.write_field(n.state).expect("in-memory csv");
-            w.write_field(fmt_f_into(&mut field, n.utilisation))
-                .expect("in-memory csv");
-            w.write_field(fmt_f_into(&mut field, n.power_w))
-                .expect("in-memory csv");
-            w.write_record(None::<&[u8]>).expect("in-memory csv");
+            w.write_field(fmt_f_into(&mut field, n.time_s))?;
+            w.write_field(&self.node_names[n.node as usize])?;
+            w.write_field(n.state)?;
+            w.write_field(fmt_f_into(&mut field, n.utilisation))?;
+            w.write_field(fmt_f_into(&mut field, n.power_w))?;
+            w.write_record(None::<&[u8]>)?;
         }
-        String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8")
+        w.flush()?;
+        Ok(())
     }
 
     /// `failures.csv`, if the run had faults.
@@ -511,19 +522,20 @@ impl RunOutput {
     pub fn write_to(&self, dir: &Path, resolved_scenario_toml: &str) -> io::Result<()> {
         let dir = check_run_folder(dir)?;
         let out = AtomicDir::create(&dir)?;
-        // One file's text at a time in memory.
-        let files: [(&str, &dyn Fn() -> String); 5] = [
-            ("scenario.toml", &|| resolved_scenario_toml.to_string()),
-            ("timeseries.csv", &|| self.timeseries_csv()),
-            ("nodes.csv", &|| self.nodes_csv()),
-            ("actions.csv", &|| self.actions_csv()),
-            ("summary.json", &|| {
-                self.summary_json_with_provenance(resolved_scenario_toml)
-            }),
+        out.write_file("scenario.toml", resolved_scenario_toml.as_bytes())?;
+        out.write_file("timeseries.csv", self.timeseries_csv().as_bytes())?;
+        // The large ones streamed, never held as one text.
+        let streamed: [(&str, &dyn Fn(&mut BufWriter<File>) -> csv::Result<()>); 2] = [
+            ("nodes.csv", &|f| self.write_nodes_csv(f)),
+            ("actions.csv", &|f| self.write_actions_csv(f)),
         ];
-        for (name, text) in files {
-            out.write_file(name, text().as_bytes())?;
+        for (name, write) in streamed {
+            let mut file = out.create_file(name)?;
+            write(&mut file)?;
+            AtomicDir::finish_file(file)?;
         }
+        let summary = self.summary_json_with_provenance(resolved_scenario_toml);
+        out.write_file("summary.json", summary.as_bytes())?;
         if let Some(text) = self.failures_csv() {
             out.write_file("failures.csv", text.as_bytes())?;
         }
