@@ -992,18 +992,12 @@ fn a_migration_to_an_off_node_powers_it_on_and_starts_once_it_is_on() {
     }
     wait(&mut b);
     let v = view_at(&mut b, 5.0);
-    let rows: Vec<(String, String)> = b
+    let rows: Vec<(&str, &str)> = b
         .action_rows()
         .into_iter()
         .map(|r| (r.kind, r.outcome))
         .collect();
-    assert_eq!(
-        rows,
-        [
-            ("power-off".to_string(), "done".to_string()),
-            ("migrate".to_string(), "done".to_string())
-        ]
-    );
+    assert_eq!(rows, [("power-off", "done"), ("migrate", "done")]);
     assert_eq!(v.nodes[1].state, NodeState::On);
     assert_eq!(v.vm(app).node, Some(NodeId(1)));
     assert_eq!(fake.names(1), ["rubis-app-0"]);
