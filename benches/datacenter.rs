@@ -47,7 +47,8 @@ fn scale(c: &mut Criterion) {
     let mut g = c.benchmark_group("scale");
     g.sample_size(10);
     let path = scenario("scale-100k.toml");
-    // 100k VMs take about half a minute a sample (10k: about 2 s; 1k: 0.2 s).
+    // 100k VMs take 30 to 70 s a sample depending on the machine (10k: 2 to 3.5 s; 1k: 0.1 to
+    // 0.2 s): `-- scale/1000_vms` and `-- scale/10000_vms` for the quick ones.
     for vms in [1_000u64, 10_000, 100_000] {
         let hosts = vms / 20; // per group of the two
         let sets = vec![
