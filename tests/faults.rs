@@ -67,7 +67,7 @@ fn a_node_crash_loses_its_vms_replicas_requests_and_sessions_and_draws_nothing()
         out.actions
             .iter()
             .filter(|a| a.start_s == t && a.kind == kind)
-            .map(|a| (a.outcome.clone(), a.reason.clone()))
+            .map(|a| (a.outcome, a.reason.clone()))
             .collect::<Vec<_>>()
     };
     for (outcome, reason) in at(3000.0, "migrate") {

@@ -4,8 +4,7 @@ use super::atomic::AtomicDir;
 use super::provenance::Provenance;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 /// `summary.json`: one run in figures. Keys are stable: sweeps, plots and `compare` read them.
@@ -525,15 +524,12 @@ impl RunOutput {
         out.write_file("scenario.toml", resolved_scenario_toml.as_bytes())?;
         out.write_file("timeseries.csv", self.timeseries_csv().as_bytes())?;
         // The large ones streamed, never held as one text.
-        let streamed: [(&str, &dyn Fn(&mut BufWriter<File>) -> csv::Result<()>); 2] = [
-            ("nodes.csv", &|f| self.write_nodes_csv(f)),
-            ("actions.csv", &|f| self.write_actions_csv(f)),
-        ];
-        for (name, write) in streamed {
-            let mut file = out.create_file(name)?;
-            write(&mut file)?;
-            AtomicDir::finish_file(file)?;
-        }
+        let mut nodes = out.create_file("nodes.csv")?;
+        self.write_nodes_csv(&mut nodes)?;
+        AtomicDir::finish_file(nodes)?;
+        let mut actions = out.create_file("actions.csv")?;
+        self.write_actions_csv(&mut actions)?;
+        AtomicDir::finish_file(actions)?;
         let summary = self.summary_json_with_provenance(resolved_scenario_toml);
         out.write_file("summary.json", summary.as_bytes())?;
         if let Some(text) = self.failures_csv() {
