@@ -108,20 +108,21 @@ impl Policy for Stubborn {
     }
 
     fn decide(&mut self, view: &View) -> Vec<Action> {
-        let first = {
+        let n = {
             let mut v = self.views.lock().unwrap();
             v.push(view.clone());
-            v.len() == 1
+            v.len()
         };
-        if first {
+        match n {
             // Node 0 hosts all the VMs: powering it off must be refused. Node 7 is off: booting
             // it is fine.
-            vec![
+            1 => vec![
                 Action::PowerOff { node: NodeId(0) },
                 Action::PowerOn { node: NodeId(7) },
-            ]
-        } else {
-            Vec::new()
+            ],
+            // A second boot while the first is under way (each takes 60 s).
+            2 => vec![Action::PowerOn { node: NodeId(6) }],
+            _ => Vec::new(),
         }
     }
 }
@@ -150,12 +151,23 @@ fn a_policy_sees_the_refusal_of_an_impossible_action_and_the_run_goes_on() {
         Outcome::Refused("node is busy: it hosts 6 VM(s)".into())
     );
     assert_eq!(second.actions[1].outcome, Outcome::InProgress);
-    // Later views show the boot done (60 s), then forget finished actions.
-    let third = &views[2];
-    assert_eq!(third.actions.len(), 1);
-    assert_eq!(third.actions[0].outcome, Outcome::Done);
-    assert!(views[3].actions.is_empty());
+    // Later views show each boot done once (after 60 s), in the log's order with the actions
+    // asked for since, then forget finished actions.
+    let shown = |v: &View| -> Vec<(u32, Outcome)> {
+        v.actions
+            .iter()
+            .map(|a| (a.id.0, a.outcome.clone()))
+            .collect()
+    };
+    assert_eq!(
+        shown(&views[2]),
+        [(1, Outcome::Done), (2, Outcome::InProgress)],
+        "at 90 s: node 7's boot over, node 6's under way"
+    );
+    assert_eq!(shown(&views[3]), [(2, Outcome::Done)], "at 120 s");
+    assert!(views[4].actions.is_empty());
     assert_eq!(views[3].nodes[7].state, reconf_api::NodeState::On);
+    assert_eq!(views[4].nodes[6].state, reconf_api::NodeState::On);
     // The run went on.
     assert!(out.summary.users.requests_completed > 1000);
     assert_eq!(out.summary.actions_refused, 1);
