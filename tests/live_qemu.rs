@@ -89,6 +89,39 @@ fn running_on(hv: &Libvirt, name: &str) -> Vec<usize> {
         .collect()
 }
 
+/// The `high` threshold for this machine's idle guests. threshold-migration sheds a VM off a
+/// node above `high` only to a node where that VM stays below it, so `high` must lie between
+/// one guest's share of a host and three guests' share. How much CPU an idle TCG guest burns
+/// depends on the machine (a fixed 0.004 was below one guest on some CI machines and above
+/// three on others), so it is measured here: the three guests on host 0 over 4 s, and `high`
+/// set to the geometric mean of one guest's share and three's (√3 times one guest's), which
+/// leaves a factor of 1.7 either way for the load to drift during the run.
+fn calibrated_high(hv: &Libvirt) -> f64 {
+    let total_ns = |hv: &Libvirt| -> u64 {
+        hv.domains(0)
+            .unwrap()
+            .iter()
+            .filter(|d| d.name.starts_with("rubis-app-") && d.state == DomainState::Running)
+            .map(|d| d.cpu_time_ns)
+            .sum()
+    };
+    let cores = f64::from(hv.host_info(0).unwrap().cores.max(1));
+    let (before_ns, t0) = (total_ns(hv), Instant::now());
+    std::thread::sleep(Duration::from_secs(4));
+    let (after_ns, dt_s) = (total_ns(hv), t0.elapsed().as_secs_f64());
+    let three_guests = after_ns.saturating_sub(before_ns) as f64 / 1e9 / dt_s / cores;
+    assert!(
+        three_guests > 0.0,
+        "the three idle guests used no CPU in {dt_s:.1} s: nothing to calibrate on"
+    );
+    let high = three_guests / 3f64.sqrt();
+    eprintln!(
+        "calibration: three idle guests use {:.4} of host 0 ({cores} cores): high = {high:.5}",
+        three_guests
+    );
+    high
+}
+
 #[test]
 fn reconf_live_migrates_a_real_vm_with_threshold_migration() {
     let Some(uris) = uris("reconf_live_migrates_a_real_vm_with_threshold_migration") else {
@@ -104,11 +137,13 @@ fn reconf_live_migrates_a_real_vm_with_threshold_migration() {
         .unwrap();
     }
     std::thread::sleep(Duration::from_secs(2));
+    let high = calibrated_high(&hv);
     let out = tempfile::tempdir().unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_reconf"))
         .arg("live")
         .arg(root().join("scenarios/live/two-hosts.toml"))
         .args(["--uri", &uris[0], "--uri", &uris[1], "--duration-s", "20"])
+        .args(["--set", &format!("policy.params.high={high}")])
         .arg("--out")
         .arg(out.path())
         .output()
