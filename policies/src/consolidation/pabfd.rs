@@ -166,6 +166,13 @@ pub fn find_host_naive(
 /// Eligible hosts that are not empty below this many are scanned; beyond, filed in buckets.
 const SCAN_MAX: usize = 256;
 
+/// About this many hosts per bucket (at most twice as many). A bucket's hosts are looked
+/// through one by one and each tree node costs a bound, so fewer, fuller buckets trade scans
+/// for a smaller, shallower tree that stays in cache. One host per bucket (the first version)
+/// was slowest: at 10,000 hosts the day took about 20% longer than at 8 per bucket, and at
+/// 1000 hosts the search ran 6% more instructions; 4, 16 and 32 per bucket fell in between.
+const HOSTS_PER_BUCKET: usize = 8;
+
 /// A candidate: (ΔP-ordering key, host id); smaller is better.
 type Best = (i64, u32);
 const NONE: Best = (i64::MAX, u32::MAX);
@@ -208,7 +215,9 @@ struct Query<'q> {
 
 impl Buckets {
     fn new(hosts: usize, slopes: [i64; 10]) -> Self {
-        let n = hosts.next_power_of_two().clamp(16, 4096);
+        let n = (hosts / HOSTS_PER_BUCKET)
+            .next_power_of_two()
+            .clamp(16, 4096);
         // a ranges over 0..=ONE (< 2^27).
         let bits = n.trailing_zeros();
         let shift = 27 - bits;
