@@ -268,11 +268,43 @@ impl Buckets {
         )
     }
 
-    /// Recomputes bucket `b`'s leaf and its path to the root, up to the first node that does
-    /// not change (the ones above it do not either).
-    fn refresh_bucket(&mut self, b: usize) {
+    /// Bucket `b`'s leaf after host `h`'s entry changed (added, removed or replaced), from the
+    /// leaf as stored: only the tenths whose best was `h` are recomputed over the bucket; the
+    /// others keep their best (still there) or take `h`'s new entry if it beats it. The same
+    /// as [`Buckets::leaf`] (minima in a total order), for a fraction of the keys.
+    fn leaf_changed(&self, b: usize, h: u32) -> ([Best; 10], HostSlack) {
+        let old = self.tree[self.n + b];
+        let mut leaf = old;
+        let mut stale = false;
+        for best in leaf.iter_mut() {
+            if best.1 == h {
+                *best = NONE;
+                stale = true;
+            }
+        }
+        let mut slack = HostSlack::NONE;
+        for e in &self.entries[b] {
+            slack = slack.max(e.slack);
+            if e.host != h && !stale {
+                continue;
+            }
+            for (j, best) in leaf.iter_mut().enumerate() {
+                if e.host == h || old[j].1 == h {
+                    let k = (self.key(j, e.a, e.base), e.host);
+                    if k < *best {
+                        *best = k;
+                    }
+                }
+            }
+        }
+        (leaf, slack)
+    }
+
+    /// Brings bucket `b`'s leaf up to date after host `h`'s entry changed, and its path to the
+    /// root, up to the first node that does not change (the ones above it do not either).
+    fn refresh_bucket(&mut self, b: usize, h: u32) {
         let mut i = self.n + b;
-        let (mut node, mut slack) = self.leaf(b);
+        let (mut node, mut slack) = self.leaf_changed(b, h);
         loop {
             if self.tree[i] == node && self.tree_slack[i] == slack {
                 return;
@@ -306,14 +338,14 @@ impl Buckets {
     fn insert(&mut self, e: Entry) {
         let b = self.bucket(e.a);
         self.entries[b].push(e);
-        self.refresh_bucket(b);
+        self.refresh_bucket(b, e.host);
     }
 
     fn remove(&mut self, a: i64, h: u32) {
         let b = self.bucket(a);
         if let Some(i) = self.entries[b].iter().position(|e| e.host == h) {
             self.entries[b].swap_remove(i);
-            self.refresh_bucket(b);
+            self.refresh_bucket(b, h);
         }
     }
 
@@ -323,7 +355,7 @@ impl Buckets {
         if from == to {
             if let Some(x) = self.entries[from].iter_mut().find(|x| x.host == h) {
                 *x = e;
-                self.refresh_bucket(from);
+                self.refresh_bucket(from, h);
                 return;
             }
         }
