@@ -92,8 +92,8 @@ fn running_on(hv: &Libvirt, name: &str) -> Vec<usize> {
 /// The `high` threshold for this machine's idle guests. threshold-migration sheds a VM off a
 /// node above `high` only to a node where that VM stays below it, so `high` must lie between
 /// one guest's share of a host and three guests' share. How much CPU an idle TCG guest burns
-/// depends on the machine (a fixed 0.004 was below one guest on some CI machines and above
-/// three on others), so it is measured here: the three guests on host 0 over 4 s, and `high`
+/// depends on the machine (a fixed 0.004 worked for years and then, on one CI machine, was
+/// below a single guest's share, about 0.006 of its 2 cores), so it is measured here: the three guests on host 0 over 4 s, and `high`
 /// set to the geometric mean of one guest's share and three's (√3 times one guest's), which
 /// leaves a factor of 1.7 either way for the load to drift during the run.
 fn calibrated_high(hv: &Libvirt) -> f64 {

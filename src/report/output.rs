@@ -398,9 +398,7 @@ impl RunOutput {
     }
 
     pub fn actions_csv(&self) -> String {
-        let mut buf = Vec::new();
-        self.write_actions_csv(&mut buf).expect("in-memory csv");
-        String::from_utf8(buf).expect("utf-8")
+        in_memory(|buf| self.write_actions_csv(buf))
     }
 
     /// `actions.csv` streamed to `out` (a datacenter day's 1.5 million rows never sit in
@@ -446,9 +444,7 @@ impl RunOutput {
     }
 
     pub fn nodes_csv(&self) -> String {
-        let mut buf = Vec::new();
-        self.write_nodes_csv(&mut buf).expect("in-memory csv");
-        String::from_utf8(buf).expect("utf-8")
+        in_memory(|buf| self.write_nodes_csv(buf))
     }
 
     /// `nodes.csv` streamed to `out` (a row per node and interval: millions in a datacenter).
@@ -643,6 +639,13 @@ fn fmt_f_into(buf: &mut String, x: f64) -> &str {
         write!(buf, "{x}").expect("write to String");
     }
     buf
+}
+
+/// The text a streamed CSV writer produces, written to memory (cannot fail there).
+fn in_memory(write: impl FnOnce(&mut Vec<u8>) -> csv::Result<()>) -> String {
+    let mut buf = Vec::new();
+    write(&mut buf).expect("in-memory csv");
+    String::from_utf8(buf).expect("csv of UTF-8 fields")
 }
 
 #[cfg(test)]
