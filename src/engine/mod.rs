@@ -1,6 +1,7 @@
 //! The discrete-event engine: integer simulated time, an event queue ordered by
 //! (time, insertion sequence), and named random streams. It knows nothing of servers or clients.
 
+pub mod prefetch;
 pub mod queue;
 pub mod rng;
 pub mod time;

@@ -107,9 +107,18 @@ impl<E> EventQueue<E> {
         entry
     }
 
-    /// Files `e` (at or after `last`) in the heap.
+    /// Files `e` in the heap.
     #[inline(always)]
     fn push_heap(&mut self, e: Entry<E>) {
+        if e.time < self.last {
+            self.rebase(e.time);
+        }
+        self.file(e);
+    }
+
+    /// Files `e` (at or after `last`) in the heap.
+    #[inline(always)]
+    fn file(&mut self, e: Entry<E>) {
         let diff = e.time ^ self.last;
         if diff == 0 {
             self.ready.push_back(e);
@@ -117,6 +126,23 @@ impl<E> EventQueue<E> {
             let b = 63 - diff.leading_zeros() as usize;
             self.buckets[b].push(e);
             self.nonempty |= 1 << b;
+        }
+    }
+
+    /// Lowers the settled time to `to`, refiling every heap event around it: needed only when
+    /// an event is scheduled between the clock and the settled time, which a look at the front
+    /// (`peek_time`, or a `pop_before` that popped nothing) may have moved ahead of the clock.
+    /// The events of one instant all come from one container, in their order, and keep it.
+    #[cold]
+    fn rebase(&mut self, to: u64) {
+        let mut all: Vec<Entry<E>> = self.ready.drain(..).collect();
+        for b in 0..BUCKETS {
+            all.append(&mut self.buckets[b]);
+        }
+        self.nonempty = 0;
+        self.last = to;
+        for e in all {
+            self.file(e);
         }
     }
 
@@ -190,7 +216,7 @@ impl<E> EventQueue<E> {
         self.last = lane_time.map_or(min, |t| t.min(min));
         for e in bucket.drain(..) {
             debug_assert!(e.time >= self.last && (e.time ^ self.last) >> b == 0);
-            self.push_heap(e);
+            self.file(e);
         }
         // Give the (now empty) allocation back to its bucket for reuse.
         self.buckets[b] = bucket;
@@ -209,6 +235,24 @@ impl<E> EventQueue<E> {
         Some((self.now, e.event))
     }
 
+    /// Pops the earliest event if it is before `until` (advancing the clock to its time), else
+    /// leaves it: `peek_time` and `pop` in one search for the front.
+    #[inline]
+    pub fn pop_before(&mut self, until: SimTime) -> Option<(SimTime, E)> {
+        let front = self.front()?;
+        let queue = match front {
+            Front::Heap => &mut self.ready,
+            Front::Lane => &mut self.lane,
+        };
+        if queue.front().is_some_and(|e| e.time >= until.0) {
+            return None;
+        }
+        let e = queue.pop_front().expect("front is non-empty");
+        self.len -= 1;
+        self.now = SimTime(e.time);
+        Some((self.now, e.event))
+    }
+
     /// The time of the earliest pending event.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
@@ -217,6 +261,23 @@ impl<E> EventQueue<E> {
             Front::Lane => self.lane.front(),
         };
         e.map(|e| SimTime(e.time))
+    }
+
+    /// A cheap guess at the event [`EventQueue::pop`] will return next, without settling
+    /// anything: the front of the settled events, else the first of the lowest non-empty
+    /// bucket, else the lane's front (the lane is not compared with the heap). Usually right,
+    /// as the lowest bucket holds one event or a few; for prefetching what the next event
+    /// will touch while the current one runs, never for deciding anything.
+    #[inline]
+    pub fn peek_hint(&self) -> Option<&E> {
+        if let Some(r) = self.ready.front() {
+            return Some(&r.event);
+        }
+        if self.nonempty != 0 {
+            let b = self.nonempty.trailing_zeros() as usize;
+            return self.buckets[b].first().map(|e| &e.event);
+        }
+        self.lane.front().map(|e| &e.event)
     }
 
     pub fn len(&self) -> usize {
@@ -243,6 +304,51 @@ mod tests {
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
         assert_eq!(q.now(), SimTime(10));
+    }
+
+    #[test]
+    fn pop_before_stops_at_the_bound_and_leaves_the_event() {
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(10), 'a');
+        q.schedule_in_order(SimTime(20), 'b');
+        q.schedule(SimTime(30), 'c');
+        assert_eq!(q.pop_before(SimTime(10)), None);
+        assert_eq!(q.pop_before(SimTime(11)), Some((SimTime(10), 'a')));
+        assert_eq!(q.pop_before(SimTime(20)), None);
+        assert_eq!(q.now(), SimTime(10));
+        assert_eq!(q.pop_before(SimTime(u64::MAX)), Some((SimTime(20), 'b')));
+        assert_eq!(q.pop_before(SimTime(u64::MAX)), Some((SimTime(30), 'c')));
+        assert_eq!(q.pop_before(SimTime(u64::MAX)), None);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn an_event_scheduled_after_a_look_ahead_still_pops_in_order() {
+        // `peek_time` settles the heap at 1000 while the clock stays at 10; events scheduled
+        // then, between the clock and 1000, come first, ties in insertion order.
+        let mut q = EventQueue::new();
+        q.schedule(SimTime(10), 'a');
+        q.schedule(SimTime(1000), 'b');
+        q.schedule(SimTime(1000), 'c');
+        assert_eq!(q.pop(), Some((SimTime(10), 'a')));
+        assert_eq!(q.peek_time(), Some(SimTime(1000)));
+        q.schedule(SimTime(500), 'd');
+        q.schedule(SimTime(1000), 'e');
+        q.schedule(SimTime(20), 'f');
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!['f', 'd', 'b', 'c', 'e']);
+    }
+
+    #[test]
+    fn the_hint_is_the_next_event_when_the_heap_front_is_settled_or_alone() {
+        let mut q = EventQueue::new();
+        assert_eq!(q.peek_hint(), None);
+        q.schedule_in_order(SimTime(50), 'l');
+        assert_eq!(q.peek_hint(), Some(&'l'));
+        q.schedule(SimTime(7), 'h');
+        assert_eq!(q.peek_hint(), Some(&'h'));
+        assert_eq!(q.pop(), Some((SimTime(7), 'h')));
+        assert_eq!(q.peek_hint(), Some(&'l'));
     }
 
     #[test]
@@ -311,6 +417,8 @@ mod tests {
         Schedule(u64),
         InOrder(u64),
         Pop,
+        /// `pop_before` a bound this far after now.
+        PopBefore(u64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -318,7 +426,8 @@ mod tests {
         let dt = prop_oneof![0u64..4, 0u64..1000, 0u64..(1 << 42)];
         prop_oneof![
             dt.clone().prop_map(Op::Schedule),
-            dt.prop_map(Op::InOrder),
+            dt.clone().prop_map(Op::InOrder),
+            dt.prop_map(Op::PopBefore),
             Just(Op::Pop),
             Just(Op::Pop),
         ]
@@ -346,6 +455,18 @@ mod tests {
                         prop_assert_eq!((t.0, e), expected);
                     }
                     Op::Pop => prop_assert_eq!(q.pop(), None),
+                    Op::PopBefore(dt) => {
+                        reference.sort();
+                        let bound = q.now().0 + dt;
+                        match reference.first().copied() {
+                            Some(expected) if expected.0 < bound => {
+                                reference.remove(0);
+                                let (t, e) = q.pop_before(SimTime(bound)).unwrap();
+                                prop_assert_eq!((t.0, e), expected);
+                            }
+                            _ => prop_assert_eq!(q.pop_before(SimTime(bound)), None),
+                        }
+                    }
                     Op::Schedule(dt) => {
                         let t = q.now().0 + dt;
                         q.schedule(SimTime(t), seq);

@@ -72,11 +72,16 @@ impl PowerModel {
         match *self {
             PowerModel::Table { ref watts } => {
                 let x = u * 10.0;
-                let nearest = x.round();
-                if (x - nearest).abs() <= TABLE_POINT_EPS {
+                // `x.round()` and `x.floor()` without the libm calls (x86-64's baseline has no
+                // rounding instruction; this runs at every change of a node's load), through
+                // i32, which converts in one instruction: x is in 0..=10, where truncation is
+                // `floor`. `x + 0.5` may round up across a whole number only when x is a half
+                // below it, far from any table point, where `nearest` is not used.
+                let nearest = (x + 0.5) as i32;
+                if (x - f64::from(nearest)).abs() <= TABLE_POINT_EPS {
                     return watts[nearest as usize];
                 }
-                let i = (x.floor() as usize).min(9);
+                let i = (x as i32).min(9) as usize;
                 let frac = x - i as f64;
                 watts[i] + (watts[i + 1] - watts[i]) * frac
             }
@@ -194,7 +199,7 @@ impl EnergyMeter {
         if dt_ns == 0 || self.watts == 0.0 {
             return (self.sum_j, self.comp_j);
         }
-        let piece = self.watts * dt_ns as f64 / NS_PER_S_F64;
+        let piece = self.watts * crate::engine::time::u64_to_f64(dt_ns) / NS_PER_S_F64;
         let sum = self.sum_j + piece;
         let err = if self.sum_j.abs() >= piece.abs() {
             (self.sum_j - sum) + piece
@@ -213,6 +218,53 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    /// The table lookup as first written, with libm's `round` and `floor`: the lookup without
+    /// them gives the very same watts, at table points, within their tolerance, at the halves
+    /// between them and one ulp either side of each.
+    fn watts_with_libm(watts: &[f64; 11], utilisation: f64) -> f64 {
+        let u = utilisation.clamp(0.0, 1.0);
+        let x = u * 10.0;
+        let nearest = x.round();
+        if (x - nearest).abs() <= TABLE_POINT_EPS {
+            return watts[nearest as usize];
+        }
+        let i = (x.floor() as usize).min(9);
+        let frac = x - i as f64;
+        watts[i] + (watts[i + 1] - watts[i]) * frac
+    }
+
+    #[test]
+    fn table_lookup_matches_the_libm_rounding_everywhere() {
+        let g4 = PowerModel::hp_proliant_ml110_g4();
+        let PowerModel::Table { watts } = g4 else {
+            unreachable!()
+        };
+        let mut points = vec![0.0, 1.0];
+        for k in 0..=20 {
+            // Table points and the halves between them, in utilisation and in x = 10·u.
+            for x in [
+                k as f64 * 0.5,
+                k as f64 * 0.5 + TABLE_POINT_EPS,
+                k as f64 * 0.5 - TABLE_POINT_EPS,
+            ] {
+                let u = x / 10.0;
+                points.extend([
+                    u,
+                    f64::from_bits(u.to_bits() + 1),
+                    f64::from_bits(u.to_bits().saturating_sub(1)),
+                ]);
+            }
+        }
+        points.extend((0..10_000).map(|i| i as f64 / 9_999.0));
+        for u in points.into_iter().filter(|u| (0.0..=1.0).contains(u)) {
+            assert_eq!(
+                g4.watts(u).to_bits(),
+                watts_with_libm(&watts, u).to_bits(),
+                "at {u:e}"
+            );
+        }
     }
 
     #[test]

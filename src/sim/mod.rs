@@ -155,11 +155,7 @@ impl Simulation {
     pub fn try_run_until(&mut self, until: SimTime) -> Result<(), Stalled> {
         let until = until.min(self.horizon);
         let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
-        while let Some(t) = self.q.peek_time() {
-            if t >= until {
-                break;
-            }
-            let (now, ev) = self.q.pop().expect("peeked");
+        while let Some((now, ev)) = self.q.pop_before(until) {
             self.events += 1;
             if now == instant {
                 at_instant += 1;
@@ -174,6 +170,11 @@ impl Simulation {
                 if now > SimTime::ZERO {
                     self.cluster.clock_left_start();
                 }
+            }
+            // The next event's client or server, most likely not in cache, loads while this
+            // one runs.
+            if let Some(next) = self.q.peek_hint() {
+                self.apps.prefetch_for(next);
             }
             self.dispatch(now, ev);
         }

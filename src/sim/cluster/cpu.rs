@@ -274,21 +274,9 @@ impl Cluster {
 /// with it, the misses overlap. A hint: it changes no result.
 #[inline]
 fn prefetch_vms(vms: &[super::Vm], ids: &[u32]) {
-    #[cfg(target_arch = "x86_64")]
     for &v in ids {
         if let Some(vm) = vms.get(v as usize) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let p = (vm as *const super::Vm).cast::<i8>();
-            // SAFETY: a prefetch never faults and reads nothing into the program; `p` points
-            // into a live Vm, and the struct spans whole cache lines (align 64) of which these
-            // are the ones inside it.
-            unsafe {
-                for line in 0..std::mem::size_of::<super::Vm>() / 64 {
-                    _mm_prefetch::<_MM_HINT_T0>(p.add(line * 64));
-                }
-            }
+            crate::engine::prefetch::prefetch(vm);
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (vms, ids);
 }
