@@ -91,46 +91,12 @@ pub fn secs_to_ns_ceil(s: f64) -> u64 {
 /// Nanoseconds as seconds.
 #[inline]
 pub fn ns_to_secs(ns: u64) -> f64 {
-    u64_to_f64(ns) / NS_PER_S as f64
-}
-
-/// `x as f64`, the same value, faster for `x` below 2^63 (any duration or instant under 292
-/// years, any count): x86-64 converts signed integers in one instruction and has none for
-/// unsigned ones, whose emulation costs a branch and several instructions. The integrals of
-/// busy cores, energy and SLA convert a duration at every change of load.
-#[inline(always)]
-pub fn u64_to_f64(x: u64) -> f64 {
-    if x <= i64::MAX as u64 {
-        x as i64 as f64
-    } else {
-        x as f64
-    }
+    ns as f64 / NS_PER_S as f64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn u64_to_f64_is_the_plain_conversion() {
-        let mut xs = vec![
-            0,
-            1,
-            2,
-            (1 << 53) - 1,
-            1 << 53,
-            (1 << 53) + 1,
-            u64::MAX,
-            u64::MAX - 1,
-        ];
-        xs.extend([i64::MAX as u64, i64::MAX as u64 + 1, i64::MAX as u64 - 1]);
-        xs.extend(
-            (0..64).flat_map(|b| [1u64 << b, (1u64 << b).wrapping_sub(1), (1u64 << b) + 12345]),
-        );
-        for x in xs {
-            assert_eq!(u64_to_f64(x).to_bits(), (x as f64).to_bits(), "{x}");
-        }
-    }
 
     #[test]
     fn conversions_round_trip() {

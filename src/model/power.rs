@@ -199,7 +199,7 @@ impl EnergyMeter {
         if dt_ns == 0 || self.watts == 0.0 {
             return (self.sum_j, self.comp_j);
         }
-        let piece = self.watts * crate::engine::time::u64_to_f64(dt_ns) / NS_PER_S_F64;
+        let piece = self.watts * dt_ns as f64 / NS_PER_S_F64;
         let sum = self.sum_j + piece;
         let err = if self.sum_j.abs() >= piece.abs() {
             (self.sum_j - sum) + piece

@@ -9,7 +9,7 @@
 //!
 //! The caller owns the event queue: methods return what to schedule.
 
-use crate::engine::time::{ns_to_secs, secs_to_ns_ceil, u64_to_f64};
+use crate::engine::time::{ns_to_secs, secs_to_ns_ceil};
 use crate::engine::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -109,7 +109,7 @@ impl PsServer {
     /// Seconds of work each job receives per second of real time.
     #[inline]
     fn rate(&self) -> f64 {
-        let n = u64_to_f64(self.jobs.len() as u64);
+        let n = self.jobs.len() as f64;
         if n == 0.0 {
             0.0
         } else {
@@ -124,8 +124,8 @@ impl PsServer {
         if dt_ns == 0 {
             return;
         }
-        let n = u64_to_f64(self.jobs.len() as u64);
-        let dt = u64_to_f64(dt_ns);
+        let n = self.jobs.len() as f64;
+        let dt = dt_ns as f64;
         self.capacity_core_ns += self.cores * dt;
         if n > 0.0 {
             let in_use = n.min(self.cores);

@@ -2,7 +2,6 @@
 //! cores, energy, time up) that utilisation, energy and node-hours are computed from.
 
 use super::sla::NodeSla;
-use crate::engine::time::u64_to_f64;
 use crate::engine::SimTime;
 use crate::model::power::{EnergyMeter, PowerModel};
 
@@ -197,7 +196,7 @@ impl Node {
 
     /// Integrates the busy cores up to `now` and returns ∫ busy_cores dt (core·ns).
     pub(super) fn settle_busy(&mut self, now: SimTime) -> f64 {
-        let dt = u64_to_f64(now.since(self.busy_since));
+        let dt = now.since(self.busy_since) as f64;
         self.busy_core_ns += self.busy_cores * dt;
         self.busy_since = now;
         self.busy_core_ns

@@ -15,7 +15,6 @@
 //!
 //! Integrals count only from the start of the measurement window (after warm-up).
 
-use crate::engine::time::u64_to_f64;
 use crate::engine::SimTime;
 
 /// One VM's demand and grant, in CPU units (cores × speed), piecewise constant. `repr(C)`:
@@ -50,12 +49,11 @@ impl VmSla {
     /// Integrates up to `now`, counting only what lies after `from`.
     pub fn settle(&mut self, now: SimTime, from: SimTime) {
         if now > self.since && self.speed > 0.0 {
-            self.granted_core_ns_all +=
-                self.granted / self.speed * u64_to_f64(now.since(self.since));
+            self.granted_core_ns_all += self.granted / self.speed * now.since(self.since) as f64;
         }
         let start = self.since.max(from);
         if now > start {
-            let dt = u64_to_f64(now.since(start));
+            let dt = now.since(start) as f64;
             self.demand_ns += self.demand * dt;
             self.granted_ns += self.granted * dt;
             let unmet = self.demand - self.granted;
