@@ -370,3 +370,76 @@ fn ram_limits_migrations_always_or_only_the_placements_at_the_start() {
         );
     }
 }
+
+/// Places the VMs as first fit would; at its first instant after 0 moves `a` and `b` to h-1
+/// and `c` to h-0, all at once, or with a refused power-on between each two (which ends the
+/// batch in which the cluster rebalances each node once).
+struct SwapHosts {
+    interleave: bool,
+}
+
+impl reconf_api::Policy for SwapHosts {
+    fn name(&self) -> &str {
+        "test-swap-hosts"
+    }
+    fn decide(&mut self, view: &reconf_api::View) -> Vec<reconf_api::Action> {
+        use reconf_api::{Action, NodeId, VmId};
+        if view.now_s == 0.0 {
+            return view
+                .unplaced()
+                .map(|v| Action::Place {
+                    vm: v.id,
+                    node: NodeId(u32::from(v.id.0 >= 2)),
+                })
+                .collect();
+        }
+        if view.now_s != 100.0 {
+            return Vec::new();
+        }
+        let moves = [(0, 1), (2, 0), (1, 1)].map(|(v, n)| Action::Migrate {
+            vm: VmId(v),
+            to: NodeId(n),
+        });
+        let mut actions = Vec::new();
+        for m in moves {
+            actions.push(m);
+            if self.interleave {
+                actions.push(Action::PowerOn { node: NodeId(1) });
+            }
+        }
+        actions
+    }
+}
+
+/// The migrations a control instant asks for start as one batch, each node they touch
+/// rebalanced once at the end: the run is the one of rebalancing at every start, figure for
+/// figure (over-committed destinations, proportional shares, CloudSim's migration penalty).
+#[test]
+fn migrations_started_as_one_batch_give_the_run_of_starting_them_one_by_one() {
+    let (dir, text) = two_hosts_three_vms("[policy]\nname = \"static\"\nperiod_s = 100\n");
+    let loaded = load(&text, dir.path()).unwrap();
+    let run_with = |interleave| {
+        Simulation::from_loaded_with_policy(&loaded, Some(Box::new(SwapHosts { interleave }))).run()
+    };
+    let (batched, one_by_one) = (run_with(false), run_with(true));
+    let migrations = |o: &RunOutput| {
+        o.actions
+            .iter()
+            .filter(|a| a.kind == "migrate" && a.outcome == "done")
+            .count()
+    };
+    assert_eq!((migrations(&batched), migrations(&one_by_one)), (3, 3));
+    assert_eq!(batched.summary.migrations, 3);
+    assert_eq!(
+        batched.summary.energy_kwh.to_bits(),
+        one_by_one.summary.energy_kwh.to_bits()
+    );
+    assert_eq!(
+        format!("{:?}", batched.summary.datacenter),
+        format!("{:?}", one_by_one.summary.datacenter)
+    );
+    assert!(batched.summary.datacenter.slatah > 0.0 && batched.summary.datacenter.pdm > 0.0);
+    assert_eq!(batched.nodes, one_by_one.nodes);
+    let slatah = |o: &RunOutput| o.timeseries.iter().map(|r| r.slatah).collect::<Vec<_>>();
+    assert_eq!(slatah(&batched), slatah(&one_by_one));
+}

@@ -328,7 +328,7 @@ fn failed_replicas_come_back_by_a_fresh_restart_or_from_their_vm_image() {
                 (r.end_s.unwrap() - (1500.0 + 20.0 + 5.0)).abs() < 1e-6,
                 "{r:?}"
             );
-            assert_eq!(r.destination, "node-2");
+            assert_eq!(&*r.destination, "node-2");
         }
         let s = &out.summary;
         assert_eq!(s.faults.repairs, Some(2));

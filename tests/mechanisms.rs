@@ -227,7 +227,7 @@ fn a_migration_that_loses_its_neighbour_mid_round_runs_one_more_round() {
     let ms = done(&out, "migrate");
     assert_eq!(ms.len(), 2);
     let (web, db) = (&ms[0], &ms[1]);
-    assert_eq!(web.target, "a.web.0");
+    assert_eq!(&*web.target, "a.web.0");
     assert_eq!((db.rounds, db.downtime_ms), (2, 0.0), "{db:?}");
     assert!(
         (db.end_s.unwrap() - db.start_s - 5.12).abs() < 1e-8,
@@ -251,7 +251,7 @@ fn a_migration_that_gains_a_neighbour_mid_round_can_exceed_the_downtime_bound() 
     // do the same: the bound is a target, not a guarantee.
     let out = run(&two_migrations_sharing_a_nic(0.25, 14.0));
     let web = &done(&out, "migrate")[0];
-    assert_eq!(web.target, "a.web.0");
+    assert_eq!(&*web.target, "a.web.0");
     assert_eq!(web.rounds, 2, "{web:?}");
     assert!((web.downtime_ms - 31.2).abs() < 1e-5, "{web:?}");
     assert!((web.mb_sent - 513.56).abs() < 1e-6, "{web:?}");

@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// `summary.json`: one run in figures. Keys are stable: sweeps, plots and `compare` read them.
 /// Only `wall_seconds` and `events_per_s` depend on the machine; everything else is a pure
@@ -255,8 +256,10 @@ pub struct ActionRow {
     pub end_s: Option<f64>,
     /// The action's kind (`migrate`, `power-off`...; see `Action::kind`).
     pub kind: &'static str,
-    pub target: String,
-    pub destination: String,
+    /// What it acts on and where to, by name: shared among the rows that name the same node or
+    /// VM (a datacenter day has a million and a half rows).
+    pub target: Arc<str>,
+    pub destination: Arc<str>,
     /// `done`, `refused`, `failed` or `in-progress`.
     pub outcome: &'static str,
     pub reason: String,
@@ -430,8 +433,8 @@ impl RunOutput {
                 None => w.write_field("")?,
             }
             w.write_field(a.kind)?;
-            w.write_field(&a.target)?;
-            w.write_field(&a.destination)?;
+            w.write_field(a.target.as_bytes())?;
+            w.write_field(a.destination.as_bytes())?;
             w.write_field(a.outcome)?;
             w.write_field(&a.reason)?;
             w.write_field(fmt_f_into(&mut field, a.mb_sent))?;

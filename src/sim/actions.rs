@@ -11,6 +11,7 @@ use crate::engine::SimTime;
 use crate::scenario::schema::ScriptedAction;
 use reconf_api::{Action, ActionId, AppId, NodeId, Outcome, ReplicaId, TierRef, VmId};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// One action and what became of it: a row of `actions.csv`.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,9 +19,9 @@ pub struct ActionRecord {
     pub id: ActionId,
     pub action: Action,
     /// What it acts on, by name (`node-3`, `rubis.app.2`).
-    pub target: String,
+    pub target: Arc<str>,
     /// Where to, by name (the destination node of a migration or a new replica).
-    pub destination: String,
+    pub destination: Arc<str>,
     pub start: SimTime,
     pub end: Option<SimTime>,
     pub outcome: Outcome,
@@ -81,9 +82,36 @@ pub(crate) struct ActionLog {
     in_progress: BTreeSet<u32>,
     refused: u64,
     failed: u64,
+    names: SharedNames,
+}
+
+/// The names of nodes and VMs as the records share them: a datacenter day logs a million and a
+/// half migrations, and a string per name and record was as many allocations (and 100 MB).
+#[derive(Default)]
+struct SharedNames {
+    nodes: Vec<Option<Arc<str>>>,
+    vms: Vec<Option<Arc<str>>>,
+}
+
+/// Name `i` of `table`, made by `name` the first time it is asked for.
+fn shared(table: &mut Vec<Option<Arc<str>>>, i: usize, name: impl FnOnce() -> String) -> Arc<str> {
+    if table.len() <= i {
+        table.resize(i + 1, None);
+    }
+    table[i].get_or_insert_with(|| name().into()).clone()
 }
 
 impl ActionLog {
+    /// Node `n`'s name, shared (`name` makes it the first time).
+    pub fn node_name(&mut self, n: usize, name: impl FnOnce() -> String) -> Arc<str> {
+        shared(&mut self.names.nodes, n, name)
+    }
+
+    /// VM `v`'s name, shared (`name` makes it the first time).
+    pub fn vm_name(&mut self, v: usize, name: impl FnOnce() -> String) -> Arc<str> {
+        shared(&mut self.names.vms, v, name)
+    }
+
     pub fn records(&self) -> &[ActionRecord] {
         &self.records
     }
@@ -112,8 +140,8 @@ impl ActionLog {
         &mut self,
         now: SimTime,
         action: Action,
-        target: String,
-        destination: String,
+        target: Arc<str>,
+        destination: Arc<str>,
     ) -> usize {
         let id = ActionId(self.records.len() as u32);
         self.in_progress.insert(id.0);
@@ -185,16 +213,17 @@ impl Simulation {
 
     /// Carries out `action` as a policy (or a script) asked for it. Returns its id.
     pub fn execute(&mut self, now: SimTime, action: Action) -> ActionId {
-        let node_name = |sim: &Self, n: NodeId| {
-            sim.cluster
-                .nodes()
-                .get(n.index())
-                .map_or_else(|| format!("node#{}", n.0), |x| x.name.clone())
+        let node_name = |sim: &mut Self, n: NodeId| -> Arc<str> {
+            match sim.cluster.nodes().get(n.index()) {
+                Some(x) => sim.log.node_name(n.index(), || x.name.clone()),
+                None => format!("node#{}", n.0).into(),
+            }
         };
+        let none = || Arc::<str>::from("");
         let a = match &action {
             Action::PowerOn { node } | Action::PowerOff { node } => {
                 let t = node_name(self, *node);
-                self.log.open(now, action.clone(), t, String::new())
+                self.log.open(now, action.clone(), t, none())
             }
             Action::StartReplica { tier, node } => {
                 let t = self
@@ -208,7 +237,7 @@ impl Simulation {
                     })
                     .unwrap_or_else(|| format!("tier#{}.{}", tier.app.0, tier.tier));
                 let d = node_name(self, *node);
-                self.log.open(now, action.clone(), t, d)
+                self.log.open(now, action.clone(), t.into(), d)
             }
             Action::StopReplica { replica, .. } => {
                 let t = self
@@ -216,7 +245,7 @@ impl Simulation {
                     .servers()
                     .get(replica.index())
                     .map_or_else(|| format!("replica#{}", replica.0), |s| s.name.clone());
-                self.log.open(now, action.clone(), t, String::new())
+                self.log.open(now, action.clone(), t.into(), none())
             }
             Action::RestartReplica { replica, node } => {
                 let t = self
@@ -225,16 +254,15 @@ impl Simulation {
                     .get(replica.index())
                     .map_or_else(|| format!("replica#{}", replica.0), |s| s.name.clone());
                 let d = node_name(self, *node);
-                self.log.open(now, action.clone(), t, d)
+                self.log.open(now, action.clone(), t.into(), d)
             }
             Action::Migrate { vm, to: node }
             | Action::Place { vm, node }
             | Action::RestartVm { vm, node } => {
-                let t = self
-                    .cluster
-                    .vms()
-                    .get(vm.index())
-                    .map_or_else(|| format!("vm#{}", vm.0), |v| v.name.clone());
+                let t: Arc<str> = match self.cluster.vms().get(vm.index()) {
+                    Some(x) => self.log.vm_name(vm.index(), || x.name.clone()),
+                    None => format!("vm#{}", vm.0).into(),
+                };
                 let d = node_name(self, *node);
                 self.log.open(now, action.clone(), t, d)
             }
@@ -271,7 +299,7 @@ impl Simulation {
     pub(super) fn on_scripted(&mut self, now: SimTime, index: usize) {
         let sa = self.scripted[index].clone();
         let unknown = |sim: &mut Self, action: Action, target: &str, what: &str| {
-            let a = sim.log.open(now, action, target.to_string(), String::new());
+            let a = sim.log.open(now, action, target.into(), "".into());
             sim.refuse(now, a, format!("no {what} `{target}`"));
         };
         let action = match &sa {

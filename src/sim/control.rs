@@ -19,8 +19,8 @@ use crate::engine::time::ns_to_secs;
 use crate::engine::{Rng, SimTime};
 use rand_distr::{Distribution as _, StandardNormal};
 use reconf_api::{
-    ActionView, AppId, AppView, FailureView, Mode, NodeId, NodeState, NodeView, Outcome, Policy,
-    ReplicaId, ReplicaState, ReplicaView, TierRef, TierView, View, VmId, VmView,
+    Action, ActionView, AppId, AppView, FailureView, Mode, NodeId, NodeState, NodeView, Outcome,
+    Policy, ReplicaId, ReplicaState, ReplicaView, TierRef, TierView, View, VmId, VmView,
 };
 
 /// The policy and what the monitoring measured at the previous control instant.
@@ -110,8 +110,23 @@ impl Simulation {
         self.update_view(now);
         let c = self.control.as_mut().expect("control");
         let actions = c.policy.decide(&c.view);
+        // Consecutive migrations start as one batch (each node they touch rebalanced once);
+        // any other action sees the cluster up to date.
+        let mut batching = false;
         for a in actions {
+            let migrate = matches!(a, Action::Migrate { .. });
+            if migrate != batching {
+                batching = migrate;
+                if migrate {
+                    self.cluster.begin_migration_batch();
+                } else {
+                    self.with_cluster(|c, h| c.end_migration_batch(now, h));
+                }
+            }
             self.execute(now, a);
+        }
+        if batching {
+            self.with_cluster(|c, h| c.end_migration_batch(now, h));
         }
     }
 

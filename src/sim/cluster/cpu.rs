@@ -169,6 +169,56 @@ impl Cluster {
         }
     }
 
+    /// Starts a batch of migration starts (the `Migrate` actions of one control instant): until
+    /// [`Cluster::end_migration_batch`], a node that a start would rebalance is rebalanced once,
+    /// at the end, from the batch's final state. A datacenter policy empties a host by moving
+    /// its VMs one after the other; rebalancing the host at each start cost a pass over all of
+    /// its VMs per VM moved.
+    ///
+    /// The results are exactly those of rebalancing at each start, because every step of the
+    /// batch happens at one instant and nothing in it reads what a rebalance writes: the
+    /// integrals (busy cores, energy, SLA) gain nothing over zero time, and a start reads RAM,
+    /// power states and demands, never CPU shares. Nodes are deferred only where that holds
+    /// (see [`Cluster::rebalance_or_defer`]).
+    pub fn begin_migration_batch(&mut self) {
+        self.batching = true;
+    }
+
+    /// Ends a batch of migration starts: rebalances each deferred node once, in the order it was
+    /// first deferred.
+    pub fn end_migration_batch(&mut self, now: SimTime, host: &mut impl ClusterHost) {
+        self.batching = false;
+        let mut nodes = std::mem::take(&mut self.deferred);
+        for &n in &nodes {
+            self.nodes[n as usize].rebalance_deferred = false;
+            self.rebalance(now, n, host);
+        }
+        nodes.clear();
+        self.deferred = nodes;
+    }
+
+    /// Rebalances node `n` now, or at the end of the batch of migration starts under way. A node
+    /// waits only where waiting changes nothing: in CloudSim's `simple` migration model (pre-copy
+    /// couples a migrating VM's dirty rate, and so the NIC shares computed at each start, to its
+    /// CPU share), without checkpointing (whose streams' rates follow the CPU shares too), and
+    /// when no request-level server runs on it (its server would hear of each intermediate
+    /// capacity and schedule events for it). A zero-length idle spell is still not possible here:
+    /// a start adds CPU use to both its nodes, never removes any.
+    pub(super) fn rebalance_or_defer(&mut self, now: SimTime, n: u32, host: &mut impl ClusterHost) {
+        let can_wait = self.batching
+            && self.settings.migration.model == MigrationModel::Simple
+            && self.checkpointing.is_none()
+            && !self.nodes[n as usize].hosts_server;
+        if !can_wait {
+            return self.rebalance(now, n, host);
+        }
+        let node = &mut self.nodes[n as usize];
+        if !node.rebalance_deferred {
+            node.rebalance_deferred = true;
+            self.deferred.push(n);
+        }
+    }
+
     /// Recomputes the CPU shares on node `n`, the capacity granted to the VMs it hosts (telling
     /// their loads of any change), its busy cores and its power.
     pub(super) fn rebalance(&mut self, now: SimTime, n: u32, host: &mut impl ClusterHost) {

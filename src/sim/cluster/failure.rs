@@ -59,6 +59,7 @@ impl Cluster {
                 touched.push(dst);
             }
         }
+        self.migrations.retire();
         // Protected VMs resume on their backups; the copies the node held are gone.
         crash.recovered = self.checkpoint_node_crash(now, n, &mut touched, host);
         let from = self.measure_from;

@@ -137,7 +137,7 @@ impl Cluster {
             (m.cpu_source_cores, m.cpu_dest_cores)
         };
         let asks = simple && vm.demand_cpu(self.nodes[src as usize].speed) > 0.0;
-        let id = self.migrations.len() as u32;
+        let id = self.migrations.next_id();
         let vm = &mut self.vms[v as usize];
         vm.migrating_to = Some(dst);
         vm.migration = Some(id);
@@ -183,8 +183,8 @@ impl Cluster {
             self.vms[v as usize].paused = true;
             self.migrations[id as usize].dirty = 0.0;
         }
-        self.rebalance(now, src, host);
-        self.rebalance(now, dst, host);
+        self.rebalance_or_defer(now, src, host);
+        self.rebalance_or_defer(now, dst, host);
         if simple {
             self.start_simple_transfer(now, id as usize, host);
         }
@@ -308,9 +308,10 @@ impl Cluster {
         host: &mut impl ClusterHost,
     ) -> Option<Notice> {
         let m = m as usize;
-        if self.migrations[m].gen != gen
-            || !self.migrations[m].transferring
-            || self.migrations[m].done
+        if !self
+            .migrations
+            .get(m)
+            .is_some_and(|x| x.gen == gen && x.transferring && !x.done)
         {
             return None;
         }
@@ -445,13 +446,15 @@ impl Cluster {
             0.0
         };
         let (mb_sent, rounds, started) = (mig.precopy.sent_mb(), mig.precopy.rounds(), mig.started);
+        let action = mig.action;
+        self.migrations.retire();
         let stats = &mut self.migration_stats;
         stats.migrations += 1;
         stats.downtime_ns += secs_to_ns(downtime_s);
         stats.time_ns += now.since(started);
         stats.mb_sent += mb_sent;
         Notice::MigrationDone {
-            action: mig.action,
+            action,
             mb_sent,
             downtime_s,
             rounds,

@@ -11,7 +11,8 @@
 //! ended) comes back from `handle` as a [`Notice`].
 //!
 //! Files: `node` (a node, its power states and integrals), `vm`, `cpu` (CPU sharing),
-//! `migration` (pre-copy and NIC sharing), `checkpoint` (continuous checkpointing to a backup
+//! `migration` (pre-copy and NIC sharing), `migration_table` (the migrations under way, by id),
+//! `checkpoint` (continuous checkpointing to a backup
 //! node, and the failover to it), `failure` (node crashes and their consequences),
 //! `invariants`.
 
@@ -20,12 +21,13 @@ mod cpu;
 mod failure;
 mod invariants;
 mod migration;
+mod migration_table;
 mod node;
 mod sla;
 mod vm;
 
 pub(crate) use checkpoint::{BackupRule, CheckpointSettings, Recovery};
-pub(crate) use migration::{MigrationRt, MigrationStats};
+pub(crate) use migration::MigrationStats;
 pub use node::{Node, NodeSpec, NodeState};
 pub(crate) use sla::SlaTotals;
 pub use vm::{Vm, VmSpec};
@@ -113,7 +115,7 @@ pub(crate) struct Cluster {
     measure_from: SimTime,
     nodes: Vec<Node>,
     vms: Vec<Vm>,
-    migrations: Vec<MigrationRt>,
+    migrations: migration_table::MigrationTable,
     /// Migrations still sending data (indices in `migrations`), in start order (ids grow with
     /// start time; a set, since a migration ends anywhere in it).
     transferring: BTreeSet<u32>,
@@ -127,6 +129,10 @@ pub(crate) struct Cluster {
     scratch_share: Vec<f64>,
     scratch_nodes: Vec<u32>,
     stamp: u64,
+    /// A batch of migration starts is under way: the nodes they touch wait in `deferred` to be
+    /// rebalanced once, at its end (see [`Cluster::begin_migration_batch`]).
+    batching: bool,
+    deferred: Vec<u32>,
     /// Whether free RAM limits placements now (see [`ClusterSettings::ram_binds_after_start`]).
     ram_binds: bool,
 }
@@ -142,7 +148,7 @@ impl Cluster {
             measure_from: SimTime::ZERO,
             nodes: nodes.into_iter().map(Node::new).collect(),
             vms: Vec::new(),
-            migrations: Vec::new(),
+            migrations: Default::default(),
             transferring: BTreeSet::new(),
             in_flight: BTreeSet::new(),
             migration_stats: MigrationStats::default(),
@@ -150,6 +156,8 @@ impl Cluster {
             scratch_share: Vec::new(),
             scratch_nodes: Vec::new(),
             stamp: 0,
+            batching: false,
+            deferred: Vec::new(),
             ram_binds: true,
         }
     }
@@ -537,7 +545,7 @@ impl Cluster {
             }
             ClusterEvent::MigrationResumed { migration } => {
                 // A migration whose destination crashed during the resume is over already.
-                if self.migrations[migration as usize].done {
+                if self.migrations.is_over(migration as usize) {
                     return None;
                 }
                 Some(self.on_migration_resumed(now, migration, host))

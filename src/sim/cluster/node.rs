@@ -107,6 +107,8 @@ pub struct Node {
     pub(super) sla: NodeSla,
     /// Marks the node as already collected in a batch of changes.
     pub(super) stamp: u64,
+    /// Its rebalance waits for the end of a batch of migration starts.
+    pub(super) rebalance_deferred: bool,
     /// Bumped by every crash: a boot or shutdown begun before it no longer ends.
     pub(super) power_gen: u32,
 }
@@ -156,6 +158,7 @@ impl Node {
             overcommitted: false,
             sla: NodeSla::new(false),
             stamp: 0,
+            rebalance_deferred: false,
             power_gen: 0,
         }
     }
