@@ -182,6 +182,8 @@ impl Cluster {
     /// (see [`Cluster::rebalance_or_defer`]).
     pub fn begin_migration_batch(&mut self) {
         self.batching = true;
+        self.stamp += 1;
+        self.batch_stamp = self.stamp;
     }
 
     /// Ends a batch of migration starts: rebalances each deferred node once, in the order it was
@@ -190,7 +192,6 @@ impl Cluster {
         self.batching = false;
         let mut nodes = std::mem::take(&mut self.deferred);
         for &n in &nodes {
-            self.nodes[n as usize].rebalance_deferred = false;
             self.rebalance(now, n, host);
         }
         nodes.clear();
@@ -213,8 +214,8 @@ impl Cluster {
             return self.rebalance(now, n, host);
         }
         let node = &mut self.nodes[n as usize];
-        if !node.rebalance_deferred {
-            node.rebalance_deferred = true;
+        if node.stamp != self.batch_stamp {
+            node.stamp = self.batch_stamp;
             self.deferred.push(n);
         }
     }

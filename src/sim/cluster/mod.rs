@@ -130,8 +130,10 @@ pub(crate) struct Cluster {
     scratch_nodes: Vec<u32>,
     stamp: u64,
     /// A batch of migration starts is under way: the nodes they touch wait in `deferred` to be
-    /// rebalanced once, at its end (see [`Cluster::begin_migration_batch`]).
+    /// rebalanced once, at its end (see [`Cluster::begin_migration_batch`]), each marked with
+    /// the batch's stamp.
     batching: bool,
+    batch_stamp: u64,
     deferred: Vec<u32>,
     /// Whether free RAM limits placements now (see [`ClusterSettings::ram_binds_after_start`]).
     ram_binds: bool,
@@ -157,6 +159,7 @@ impl Cluster {
             scratch_nodes: Vec::new(),
             stamp: 0,
             batching: false,
+            batch_stamp: 0,
             deferred: Vec::new(),
             ram_binds: true,
         }

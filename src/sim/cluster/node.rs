@@ -105,10 +105,9 @@ pub struct Node {
     pub(super) overcommitted: bool,
     /// Activity and SLA violation over time.
     pub(super) sla: NodeSla,
-    /// Marks the node as already collected in a batch of changes.
+    /// Marks the node as already collected in a batch of changes (of demands, or of migration
+    /// starts whose rebalance waits).
     pub(super) stamp: u64,
-    /// Its rebalance waits for the end of a batch of migration starts.
-    pub(super) rebalance_deferred: bool,
     /// Bumped by every crash: a boot or shutdown begun before it no longer ends.
     pub(super) power_gen: u32,
 }
@@ -158,7 +157,6 @@ impl Node {
             overcommitted: false,
             sla: NodeSla::new(false),
             stamp: 0,
-            rebalance_deferred: false,
             power_gen: 0,
         }
     }
