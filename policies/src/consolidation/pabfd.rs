@@ -202,15 +202,14 @@ struct Entry {
     slack: HostSlack,
 }
 
-/// A search's query: the VM's share `rf` of one host of the kind, the largest `a` it fits
-/// with (`ONE − rf`), per tenth `j` of the curve the offset from key to ΔP, what it asks.
+/// A search's query for the hosts of one kind with which the VM (a share `rf` of one host)
+/// lands in tenth `j` of the power curve: those of `lo ≤ a ≤ hi` (`a + rf` in that tenth),
+/// whose ΔP is their key for tenth `j` plus `offset`; and what the VM asks of their slack.
 struct Query<'q> {
-    rf: i64,
-    /// The range of `a` searched, and the tenths `a + rf` falls in there.
     lo: i64,
     hi: i64,
-    tenths: (usize, usize),
-    offset: [i64; 10],
+    j: usize,
+    offset: i64,
     ask: &'q VmAsk,
 }
 
@@ -375,29 +374,17 @@ impl Buckets {
 
     /// A lower bound of (ΔP, host) over the hosts below tree node `i` (buckets `from..=to`)
     /// that the query might take ([`NONE`] if none: out of range, or none the VM might pass
-    /// on): per tenth the node's best key plus the tenth's offset, over the tenths that
-    /// `a + rf` can fall in for the node's range of `a`.
+    /// on): the node's best key of the query's tenth plus its offset.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     fn bound(&self, i: usize, from: usize, to: usize, bl: usize, bh: usize, q: &Query<'_>) -> Best {
         if to < bl || from > bh || !self.tree_slack[i].admits(q.ask) {
             return NONE;
         }
-        let a_lo = ((from as i64) << self.shift).max(q.lo);
-        let a_hi = ((((to + 1) as i64) << self.shift) - 1).min(q.hi);
-        let j_lo = (((a_lo + q.rf) / TENTH) as usize).clamp(q.tenths.0, q.tenths.1);
-        let j_hi = (((a_hi + q.rf) / TENTH) as usize).clamp(q.tenths.0, q.tenths.1);
-        let mut lb = NONE;
-        for j in j_lo..=j_hi {
-            let (key, h) = self.tree[i][j];
-            if h != u32::MAX {
-                let c = (key + q.offset[j], h);
-                if c < lb {
-                    lb = c;
-                }
-            }
+        match self.tree[i][q.j] {
+            (_, u32::MAX) => NONE,
+            (key, h) => (key + q.offset, h),
         }
-        lb
     }
 
     /// Branch and bound below tree node `i` (buckets `from..=to`), whose bound beats `best`.
@@ -415,8 +402,7 @@ impl Buckets {
         if from == to {
             for e in &self.entries[from] {
                 if e.a >= q.lo && e.a <= q.hi && e.slack.admits(q.ask) {
-                    let j = (((e.a + q.rf) / TENTH) as usize).clamp(q.tenths.0, q.tenths.1);
-                    let c = (self.key(j, e.a, e.base) + q.offset[j], e.host);
+                    let c = (self.key(q.j, e.a, e.base) + q.offset, e.host);
                     if c < *best {
                         *best = c;
                     }
@@ -819,10 +805,6 @@ impl HostIndex {
                     if rf > ONE {
                         continue;
                     }
-                    // ΔP = s_j·a − P(U) + w_j·TENTH + s_j·(rf − j·TENTH) in tenth j.
-                    let offset = std::array::from_fn(|j| {
-                        k.curve.0[j] * TENTH + k.curve.slope(j) * (rf - j as i64 * TENTH)
-                    });
                     // One search per tenth: its bound uses that tenth's slope only, tight
                     // (one search over all tenths bounds a node by its cheapest tenth: loose,
                     // slower at 10,000 hosts).
@@ -832,12 +814,14 @@ impl HostIndex {
                         if hi < lo {
                             continue;
                         }
+                        // ΔP = s_j·a − P(U) + w_j·TENTH + s_j·(rf − j·TENTH) in tenth j (at
+                        // `a + rf` = (j + 1)·TENTH both tenths give the same ΔP).
                         let q = Query {
-                            rf,
                             lo,
                             hi,
-                            tenths: (j, j),
-                            offset,
+                            j,
+                            offset: k.curve.0[j] * TENTH
+                                + k.curve.slope(j) * (rf - j as i64 * TENTH),
                             ask: &ask,
                         };
                         for b in k.classes[min_class..].iter().flatten() {
