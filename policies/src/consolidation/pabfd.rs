@@ -269,12 +269,21 @@ impl Buckets {
         )
     }
 
-    /// Bucket `b`'s leaf after host `h`'s entry changed (added, removed or replaced), from the
-    /// leaf as stored: only the tenths whose best was `h` are recomputed over the bucket; the
-    /// others keep their best (still there) or take `h`'s new entry if it beats it. The same
-    /// as [`Buckets::leaf`] (minima in a total order), for a fraction of the keys.
-    fn leaf_changed(&self, b: usize, h: u32) -> ([Best; 10], HostSlack) {
+    /// Bucket `b`'s leaf after host `h`'s entry changed (added, removed or replaced: `was` its
+    /// slack before, if it was filed here; `now` its entry now, if it is), from the leaf as
+    /// stored: only the tenths whose best was `h` are recomputed over the bucket, and the
+    /// largest slack only if `h`'s may have been it; the others keep their best (still there)
+    /// or take `h`'s new entry if it beats it. Most changes thus read no other entry. The same
+    /// as [`Buckets::leaf`] (minima and maxima in a total order), for a fraction of the keys.
+    fn leaf_changed(
+        &self,
+        b: usize,
+        h: u32,
+        was: Option<HostSlack>,
+        now: Option<&Entry>,
+    ) -> ([Best; 10], HostSlack) {
         let old = self.tree[self.n + b];
+        let old_slack = self.tree_slack[self.n + b];
         let mut leaf = old;
         let mut stale = false;
         for best in leaf.iter_mut() {
@@ -282,6 +291,27 @@ impl Buckets {
                 *best = NONE;
                 stale = true;
             }
+        }
+        // The largest slack of the others is the stored one unless `h`'s old slack may have
+        // been it in some regime (a `−∞` never is the only largest).
+        let below = |w: f64, m: f64| w < m || w == f64::NEG_INFINITY;
+        let slack_kept = was.is_none_or(|w| {
+            below(w.threshold, old_slack.threshold)
+                && below(w.predicted_own, old_slack.predicted_own)
+                && below(w.predicted_any, old_slack.predicted_any)
+        });
+        if slack_kept && !stale {
+            let mut slack = old_slack;
+            if let Some(e) = now {
+                slack = slack.max(e.slack);
+                for (j, best) in leaf.iter_mut().enumerate() {
+                    let k = (self.key(j, e.a, e.base), e.host);
+                    if k < *best {
+                        *best = k;
+                    }
+                }
+            }
+            return (leaf, slack);
         }
         let mut slack = HostSlack::NONE;
         for e in &self.entries[b] {
@@ -301,11 +331,12 @@ impl Buckets {
         (leaf, slack)
     }
 
-    /// Brings bucket `b`'s leaf up to date after host `h`'s entry changed, and its path to the
-    /// root, up to the first node that does not change (the ones above it do not either).
-    fn refresh_bucket(&mut self, b: usize, h: u32) {
+    /// Brings bucket `b`'s leaf up to date after host `h`'s entry changed (see
+    /// [`Buckets::leaf_changed`]), and its path to the root, up to the first node that does
+    /// not change (the ones above it do not either).
+    fn refresh_bucket(&mut self, b: usize, h: u32, was: Option<HostSlack>, now: Option<&Entry>) {
         let mut i = self.n + b;
-        let (mut node, mut slack) = self.leaf_changed(b, h);
+        let (mut node, mut slack) = self.leaf_changed(b, h, was, now);
         loop {
             if self.tree[i] == node && self.tree_slack[i] == slack {
                 return;
@@ -339,14 +370,14 @@ impl Buckets {
     fn insert(&mut self, e: Entry) {
         let b = self.bucket(e.a);
         self.entries[b].push(e);
-        self.refresh_bucket(b, e.host);
+        self.refresh_bucket(b, e.host, None, Some(&e));
     }
 
     fn remove(&mut self, a: i64, h: u32) {
         let b = self.bucket(a);
         if let Some(i) = self.entries[b].iter().position(|e| e.host == h) {
-            self.entries[b].swap_remove(i);
-            self.refresh_bucket(b, h);
+            let was = self.entries[b].swap_remove(i);
+            self.refresh_bucket(b, h, Some(was.slack), None);
         }
     }
 
@@ -355,8 +386,9 @@ impl Buckets {
         let (from, to) = (self.bucket(a), self.bucket(e.a));
         if from == to {
             if let Some(x) = self.entries[from].iter_mut().find(|x| x.host == h) {
+                let was = x.slack;
                 *x = e;
-                self.refresh_bucket(from, h);
+                self.refresh_bucket(from, h, Some(was), Some(&e));
                 return;
             }
         }
