@@ -103,3 +103,101 @@ def test_live_errors_carry_the_clis_messages(tmp_path):
             out=tmp_path / "c",
         )
     assert not (tmp_path / "c").exists()
+
+
+# A child Python process runs reconf.live for 60 s with a policy that writes a marker at its
+# first decision (and, with "decide", spends 1 s in that decision); the test sends it SIGINT
+# once the marker is there, as Ctrl-C in a terminal would.
+CTRL_C_CHILD = r"""
+import sys, time
+from pathlib import Path
+import reconf
+
+scenario, uri0, uri1, out, marker, where = sys.argv[1:]
+
+class MarksItsFirstDecision:
+    def __init__(self):
+        self.decisions = 0
+
+    def decide(self, view):
+        self.decisions += 1
+        if self.decisions == 1:
+            Path(marker).write_text("deciding")
+            if where == "decide":
+                time.sleep(1.0)
+        return []
+
+policy = MarksItsFirstDecision()
+try:
+    reconf.live(scenario, uris=[uri0, uri1], policy=policy, out=out, duration_s=60)
+except KeyboardInterrupt:
+    print(f"KeyboardInterrupt after {policy.decisions} decision(s)", flush=True)
+    sys.exit(0)
+print("the run was not interrupted", flush=True)
+sys.exit(3)
+"""
+
+
+@needs_libvirt
+@pytest.mark.parametrize("where", ["between-decisions", "decide"])
+def test_ctrl_c_ends_a_live_run_cleanly_and_raises_keyboard_interrupt(tmp_path, where):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "child.py"
+    script.write_text(CTRL_C_CHILD)
+    out = tmp_path / "live"
+    marker = tmp_path / "marker"
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(SCENARIO), *URIS, str(out), str(marker), where],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, f"the child ended first: {child.communicate()}"
+            assert time.monotonic() < deadline, "no decision within 60 s"
+            time.sleep(0.02)
+        if where == "between-decisions":
+            # The first decision has returned (it only wrote the marker): the run waits for
+            # the next instant, 0.5 s later.
+            time.sleep(0.2)
+        signalled = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=30)
+        ended_after_s = time.monotonic() - signalled
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, (stdout, stderr)
+    # KeyboardInterrupt reached the caller, after the one decision that was under way (the
+    # run took no other) ...
+    assert stdout.strip() == "KeyboardInterrupt after 1 decision(s)", (stdout, stderr)
+    # ... soon: the watcher sees Ctrl-C within 50 ms, a decision under way is let finish
+    # (1 s), and the files are written once more. Generous for a loaded CI machine, and far
+    # below the run's 60 s.
+    assert ended_after_s < 15, ended_after_s
+    # The run folder is whole: every file of a run, the summary written last, the run ended
+    # early, nothing migrated, no temporary left beside it.
+    summary = json.loads((out / "summary.json").read_text())
+    # Signalled between decisions, it ends before the second one (at 1.0 s); in the first
+    # one, once that decision returns (at 0.5 + 1 s).
+    if where == "between-decisions":
+        assert 0.5 <= summary["sim_seconds"] < 1.0, summary["sim_seconds"]
+    else:
+        assert 1.5 <= summary["sim_seconds"] < 15, summary["sim_seconds"]
+    assert summary["migrations"] == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "actions.csv",
+        "failures.csv",
+        "nodes.csv",
+        "scenario.toml",
+        "summary.json",
+        "timeseries.csv",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.py", "live", "marker"]
